@@ -1,0 +1,69 @@
+/**
+ * The configuration: its types, its defaults, and the validation that turns untrusted input (a JSON
+ * file, flags) into a `BrokerConfig` or a `ConfigError` naming the key and the reason.
+ *
+ * Every key here is documented in docs/configuration.md; keep the two in step.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface ListenerConfig {
+  type: 'tcp';
+  /** Address to bind; '' binds every interface (IPv6 and IPv4 where the system allows). */
+  host: string;
+  port: number;
+  /** Largest packet accepted on this listener, in bytes; defaults to the broker-wide maxPacketSize. */
+  maxPacketSize?: number;
+}
+
+export interface BrokerConfig {
+  listeners: ListenerConfig[];
+  logLevel: LogLevel;
+  /** Largest packet accepted from a client, in bytes (remaining length + fixed header). */
+  maxPacketSize: number;
+  /** Longest client identifier accepted, in UTF-8 bytes (the spec guarantees 23). */
+  maxClientIdLength: number;
+  /** Most levels a topic name or filter may have. */
+  maxTopicLevels: number;
+  /** Longest topic name or filter, in UTF-8 bytes. */
+  maxTopicLength: number;
+  /** Milliseconds a new connection has to send CONNECT before it is closed. */
+  connectTimeout: number;
+  /** Most QoS 1/2 messages in flight (sent, not yet acknowledged) to one client. */
+  maxInflight: number;
+  /** Most messages queued for one client (offline, or beyond the inflight window). */
+  maxQueuedMessages: number;
+  /** Most payload + topic bytes queued for one client. */
+  maxQueuedBytes: number;
+  /** Queue QoS 0 messages for offline persistent sessions too (the spec allows, does not require). */
+  queueQos0: boolean;
+  /** Milliseconds a client may keep the broker's writes to it blocked before it is disconnected. */
+  drainTimeout: number;
+  /** Seconds between $SYS/broker/... updates; 0 turns them off. */
+  sysInterval: number;
+  /** Milliseconds the broker waits for connections to close on shutdown before destroying them. */
+  shutdownTimeout: number;
+}
+
+export const DEFAULT_CONFIG: BrokerConfig = {
+  listeners: [{ type: 'tcp', host: '', port: 1883 }],
+  logLevel: 'info',
+  maxPacketSize: 16 * 1024 * 1024,
+  maxClientIdLength: 256,
+  maxTopicLevels: 128,
+  maxTopicLength: 65535,
+  connectTimeout: 10_000,
+  maxInflight: 64,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  queueQos0: false,
+  drainTimeout: 30_000,
+  sysInterval: 10,
+  shutdownTimeout: 5_000,
+};
+
+/** A configuration as a user may write it: any key may be left out. */
+export type ConfigInput = Partial<Omit<BrokerConfig, 'listeners'>> & {
+  listeners?: Array<Partial<ListenerConfig> & { type?: string }>;
+};

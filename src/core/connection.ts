@@ -1,0 +1,318 @@
+/**
+ * One client's network connection: bytes in → decoder → packet handlers; packets out → encoder → link.
+ *
+ * Life: 'new' (waiting for CONNECT, bounded by connectTimeout) → 'connecting' (authentication in
+ * progress; later packets wait in the decoder) → 'connected' → 'closed'.
+ *
+ * Flow control, in one place: whenever a link this connection writes to is congested, the reading
+ * of the connection that caused the write stops (the publisher being routed, or this connection
+ * itself for its own acknowledgements) until that link drains. A link that stays congested for
+ * drainTimeout is disconnected, so one stalled client can hold others back only for a bounded time.
+ *
+ * Errors: every reason to drop a connection goes through `fail`, which logs one line saying who and
+ * why, publishes the will where the spec says so, and closes only this connection.
+ */
+import type { Logger } from 'pino';
+import {
+  CodecError,
+  Decoder,
+  encode,
+  encodePublishHead,
+  type Packet,
+  type ProtocolVersion,
+  type Will,
+} from '../codec/index.js';
+import type { BrokerCore } from './broker.js';
+import { dispatch } from './handlers/index.js';
+import type { Link, LinkHandler } from './link.js';
+import { qos0Frame } from './message.js';
+import type { Delivery } from './queue.js';
+import type { Session, SessionOutput } from './session.js';
+
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
+
+const PINGRESP = Buffer.from([0xd0, 0x00]);
+
+export class Connection implements LinkHandler, SessionOutput {
+  readonly link: Link;
+  readonly broker: BrokerCore;
+  readonly log: Logger;
+  readonly connectedAt = Date.now();
+  state: ConnectionState = 'new';
+  version: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  session: Session | null = null;
+  will: Will | undefined;
+  keepAlive = 0;
+  private readonly decoder;
+  private lastActivity = Date.now();
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** Links whose congestion keeps this connection from being read. */
+  private readonly blockers = new Set<Connection>();
+  /** Connections not being read until this link drains. */
+  private readonly waiters = new Set<Connection>();
+  /** Reasons the processing loop must not run: authentication pending, blockers. */
+  private holds = 0;
+  private processing = false;
+
+  constructor(broker: BrokerCore, link: Link, maxPacketSize: number) {
+    this.broker = broker;
+    this.link = link;
+    this.log = broker.log.child({ remote: `${link.info.remoteAddress}:${link.info.remotePort}` });
+    this.decoder = new Decoder({ maxPacketSize });
+    this.connectTimer = setTimeout(() => {
+      this.fail('no CONNECT within connectTimeout', 'CONNECT_TIMEOUT');
+    }, broker.config.connectTimeout);
+    this.connectTimer.unref();
+    link.attach(this);
+  }
+
+  // ---- input ----
+
+  onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastActivity = Date.now();
+    this.broker.stats.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    this.process();
+  }
+
+  private process(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.holds === 0 && this.state !== 'closed') {
+        let packet: Packet | null;
+        try {
+          packet = this.decoder.next();
+        } catch (error) {
+          this.onDecodeError(error);
+          return;
+        }
+        if (packet === null) return;
+        try {
+          dispatch(this, packet);
+        } catch (error) {
+          // A bug in a handler must cost this one connection, never the broker.
+          this.log.error({ err: error, packet: packet.type }, 'internal error while handling a packet');
+          this.fail('internal error', 'INTERNAL_ERROR');
+          return;
+        }
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private onDecodeError(error: unknown): void {
+    if (!(error instanceof CodecError)) throw error;
+    if (this.state === 'new' && error.code === 'UNSUPPORTED_PROTOCOL_VERSION') {
+      // [MQTT-3.1.2-2] CONNACK 0x01 (unacceptable protocol version), then close.
+      this.link.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+      this.fail(error.message, error.code);
+      return;
+    }
+    this.fail(error.message, error.code);
+  }
+
+  /** Stops running handlers (the decoder keeps what arrives) until `release`. */
+  hold(): void {
+    if (this.holds++ === 0) this.link.pause();
+  }
+
+  release(): void {
+    if (--this.holds === 0 && this.state !== 'closed') {
+      this.lastActivity = Date.now();
+      this.link.resume();
+      // Packets already buffered would otherwise wait for the next chunk.
+      setImmediate(() => this.process());
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /** CONNECT accepted: keep alive starts, the session is attached. */
+  established(session: Session, keepAlive: number): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.state = 'connected';
+    this.session = session;
+    this.keepAlive = keepAlive;
+    if (keepAlive > 0) this.armKeepAlive(keepAlive * 1500);
+  }
+
+  connectReceived(): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private armKeepAlive(ms: number): void {
+    this.keepAliveTimer = setTimeout(() => {
+      if (this.state === 'closed') return;
+      const limit = this.keepAlive * 1500;
+      const idle = Date.now() - this.lastActivity;
+      // A connection held back by flow control is not idle by its own doing.
+      if (this.holds > 0 || idle < limit) {
+        this.armKeepAlive(this.holds > 0 ? limit : limit - idle);
+        return;
+      }
+      // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: disconnect as for a network failure.
+      this.fail(`keep alive timeout (${this.keepAlive} s)`, 'KEEP_ALIVE_TIMEOUT');
+    }, ms);
+    this.keepAliveTimer.unref();
+  }
+
+  /**
+   * Closes this connection for a reason other than a clean DISCONNECT: one log line, the will is
+   * published (it was not discarded by DISCONNECT), and the link is flushed and closed.
+   */
+  fail(reason: string, code: string): void {
+    if (this.state === 'closed') return;
+    this.log.info({ clientId: this.clientId || undefined, code }, `closing connection: ${reason}`);
+    this.close(true);
+  }
+
+  /** A clean DISCONNECT from the client: the will is discarded [MQTT-3.1.2-10]. */
+  disconnected(): void {
+    this.will = undefined;
+    this.close(false);
+  }
+
+  /** Another connection took this client id over [MQTT-3.1.4-2]. */
+  takenOver(): void {
+    this.log.info(
+      { clientId: this.clientId },
+      'closing connection: client id taken over by a new connection',
+    );
+    this.session = null; // the session now belongs to the new connection
+    this.close(true);
+  }
+
+  /** Broker shutdown: close without publishing the will. */
+  shutdown(): void {
+    this.will = undefined;
+    this.close(false);
+  }
+
+  private close(publishWill: boolean): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.link.end();
+    this.cleanup();
+    const will = this.will;
+    this.will = undefined;
+    if (publishWill && wasConnected && will !== undefined) this.broker.publishWill(will, this.clientId);
+  }
+
+  onClose(): void {
+    if (this.state !== 'closed') {
+      const wasConnected = this.state === 'connected';
+      this.state = 'closed';
+      this.log.debug({ clientId: this.clientId || undefined }, 'connection lost');
+      this.cleanup();
+      const will = this.will;
+      this.will = undefined;
+      if (wasConnected && will !== undefined) this.broker.publishWill(will, this.clientId);
+    }
+    this.broker.connectionClosed(this);
+  }
+
+  private cleanup(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepAliveTimer);
+    clearTimeout(this.drainTimer);
+    this.releaseWaiters();
+    for (const blocker of this.blockers) blocker.waiters.delete(this);
+    this.blockers.clear();
+    const session = this.session;
+    this.session = null;
+    if (session !== null && session.output === this) this.broker.sessionDetached(session);
+  }
+
+  // ---- output ----
+
+  send(packet: Packet): void {
+    this.write(encode(packet, this.version));
+  }
+
+  write(bytes: Buffer): void {
+    this.broker.stats.bytesSent += bytes.length;
+    this.link.write(bytes);
+    if (this.link.congested) this.congested();
+  }
+
+  sendPingresp(): void {
+    this.write(PINGRESP);
+  }
+
+  acceptsQos0(): boolean {
+    return this.link.bufferedBytes < this.broker.config.maxQueuedBytes;
+  }
+
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): void {
+    const message = delivery.message;
+    const stats = this.broker.stats;
+    stats.messagesSent++;
+    if (delivery.qos === 0 && !delivery.retain) {
+      this.write(qos0Frame(message));
+      return;
+    }
+    const head = encodePublishHead(
+      {
+        type: 'publish',
+        topic: message.topic,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        dup,
+        packetId: delivery.qos > 0 ? packetId : undefined,
+      },
+      message.payload.length,
+      this.version,
+    );
+    stats.bytesSent += head.length + message.payload.length;
+    this.link.write(head);
+    this.link.write(message.payload);
+    if (this.link.congested) this.congested();
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 'pubrel', packetId });
+  }
+
+  // ---- flow control ----
+
+  /** This link is over its high-water mark: hold back whoever is feeding it. */
+  private congested(): void {
+    const source = this.broker.routingFrom ?? this;
+    if (source.state !== 'closed' && !this.waiters.has(source)) {
+      this.waiters.add(source);
+      source.blockers.add(this);
+      if (source.blockers.size === 1) source.hold();
+    }
+    if (this.drainTimer === undefined) {
+      this.drainTimer = setTimeout(() => {
+        this.drainTimer = undefined;
+        if (this.link.congested) this.fail('client not reading (drainTimeout)', 'SLOW_CONSUMER');
+      }, this.broker.config.drainTimeout);
+      this.drainTimer.unref();
+    }
+  }
+
+  onDrain(): void {
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    for (const waiter of this.waiters) {
+      waiter.blockers.delete(this);
+      if (waiter.blockers.size === 0) waiter.release();
+    }
+    this.waiters.clear();
+  }
+}

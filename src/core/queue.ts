@@ -1,0 +1,93 @@
+/**
+ * The bounded queue of deliveries waiting for a client: while it is offline (persistent session),
+ * or while its inflight window is full.
+ *
+ * Invariants: at most `maxMessages` entries and `maxBytes` of topic + payload; FIFO order is kept
+ * (per-topic ordering depends on it). Drop policy when full: the oldest queued QoS 0 delivery goes
+ * first; if there is none, the incoming delivery is refused (the caller counts it as dropped).
+ */
+import type { QoS } from '../codec/index.js';
+import type { Message } from './message.js';
+
+export interface Delivery {
+  message: Message;
+  /** QoS the client receives it with: min(published, granted). */
+  qos: QoS;
+  /** Retain flag on the wire (1 only for retained messages sent on subscribe). */
+  retain: boolean;
+}
+
+export function deliverySize(delivery: Delivery): number {
+  return delivery.message.topic.length + delivery.message.payload.length;
+}
+
+export class DeliveryQueue {
+  private items: Delivery[] = [];
+  private head = 0;
+  bytes = 0;
+  /** Deliveries refused or evicted because the queue was full, since the session began. */
+  dropped = 0;
+
+  constructor(
+    private readonly maxMessages: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Adds a delivery; false when it had to be dropped. */
+  push(delivery: Delivery): boolean {
+    const size = deliverySize(delivery);
+    while (this.length >= this.maxMessages || this.bytes + size > this.maxBytes) {
+      if (!this.evictOldestQos0() || size > this.maxBytes) {
+        this.dropped++;
+        return false;
+      }
+    }
+    this.items.push(delivery);
+    this.bytes += size;
+    return true;
+  }
+
+  shift(): Delivery | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const delivery = this.items[this.head]!;
+    this.items[this.head] = undefined as unknown as Delivery;
+    this.head++;
+    this.bytes -= deliverySize(delivery);
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return delivery;
+  }
+
+  peek(): Delivery | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Delivery> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+
+  private evictOldestQos0(): boolean {
+    for (let i = this.head; i < this.items.length; i++) {
+      const delivery = this.items[i]!;
+      if (delivery.qos === 0) {
+        this.items.splice(i, 1);
+        this.bytes -= deliverySize(delivery);
+        this.dropped++;
+        return true;
+      }
+    }
+    return false;
+  }
+}

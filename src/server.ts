@@ -1,0 +1,62 @@
+/**
+ * The assembled broker: the core plus the listeners of its configuration. This is where transports
+ * meet the core; neither knows the other beyond the Link interface.
+ */
+import type { Logger } from 'pino';
+import type { BrokerConfig, ConfigInput } from './config/schema.js';
+import { resolveConfig } from './config/validate.js';
+import { BrokerCore } from './core/broker.js';
+import type { Hooks } from './core/hooks.js';
+import { createLogger } from './log.js';
+import { type Listener, type ListenerAddress, TcpListener } from './transport/tcp.js';
+
+export interface BrokerOptions {
+  hooks?: Hooks;
+  logger?: Logger;
+}
+
+export interface Broker {
+  readonly config: BrokerConfig;
+  readonly core: BrokerCore;
+  readonly log: Logger;
+  /** Opens every listener; resolves with their bound addresses (port 0 becomes the real port). */
+  listen(): Promise<ListenerAddress[]>;
+  /** Stops accepting, closes every client connection cleanly, bounded by shutdownTimeout. */
+  close(): Promise<void>;
+}
+
+export function createBroker(input: ConfigInput | BrokerConfig = {}, options: BrokerOptions = {}): Broker {
+  const config = resolveConfig(input as ConfigInput);
+  const log = options.logger ?? createLogger(config.logLevel);
+  const core = new BrokerCore(config, log, options.hooks);
+  const listeners: Listener[] = config.listeners.map((listener) => {
+    const accept = { maxPacketSize: listener.maxPacketSize ?? config.maxPacketSize };
+    return new TcpListener(listener.host, listener.port, (link) => core.accept(link, accept));
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    core,
+    log,
+    async listen() {
+      const addresses: ListenerAddress[] = [];
+      try {
+        for (const listener of listeners) addresses.push(await listener.listen());
+      } catch (error) {
+        await Promise.all(listeners.map((listener) => listener.close()));
+        throw error;
+      }
+      return addresses;
+    },
+    close() {
+      if (closed === undefined) {
+        closed = (async () => {
+          const stopped = Promise.all(listeners.map((listener) => listener.close()));
+          await core.close();
+          await stopped;
+        })();
+      }
+      return closed;
+    },
+  };
+}

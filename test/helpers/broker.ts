@@ -1,0 +1,24 @@
+import type { ConfigInput } from '../../src/config/schema.js';
+import { type Broker, createBroker } from '../../src/index.js';
+
+export interface TestBroker {
+  broker: Broker;
+  port: number;
+  /** mqtt://127.0.0.1:PORT */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a broker on a free loopback port with logging off; `overrides` change any config key. */
+export async function startBroker(overrides: ConfigInput = {}): Promise<TestBroker> {
+  const broker = createBroker({
+    logLevel: 'silent',
+    sysInterval: 0,
+    listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
+    ...overrides,
+  });
+  const addresses = await broker.listen();
+  const port = addresses[0]?.port;
+  if (port === undefined) throw new Error('broker opened no listener');
+  return { broker, port, url: `mqtt://127.0.0.1:${port}`, close: () => broker.close() };
+}
