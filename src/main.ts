@@ -24,22 +24,14 @@ async function main(): Promise<void> {
     process.stdout.write(`midge ${VERSION}\n`);
     return;
   }
+  if (commandLine.config.listeners.length === 0) {
+    process.stderr.write(
+      'midge: configuration error: listeners: none left (port 0 disables the TCP listener)\n',
+    );
+    process.exit(2);
+  }
   const broker = createBroker(commandLine.config);
-  let addresses: Awaited<ReturnType<typeof broker.listen>>;
-  try {
-    addresses = await broker.listen();
-  } catch (error) {
-    const err = error as NodeJS.ErrnoException;
-    process.stderr.write(`midge: cannot listen: ${err.message}\n`);
-    process.exit(1);
-  }
-  for (const address of addresses) {
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    process.stdout.write(`midge listening mqtt ${address.type} ${host}:${address.port}\n`);
-  }
-  if (addresses.length === 0) broker.log.warn('no listener configured: no client can connect');
-  broker.log.info({ version: VERSION, listeners: addresses.length }, 'midge started');
-
+  // Signal handlers first: a signal that arrives while the listeners open still stops cleanly.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -64,6 +56,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  let addresses: Awaited<ReturnType<typeof broker.listen>>;
+  try {
+    addresses = await broker.listen();
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    process.stderr.write(`midge: cannot listen: ${err.message}\n`);
+    process.exit(1);
+  }
+  for (const address of addresses) {
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    process.stdout.write(`midge listening mqtt ${address.type} ${host}:${address.port}\n`);
+  }
+  broker.log.info({ version: VERSION, listeners: addresses.length }, 'midge started');
 }
 
 void main();
