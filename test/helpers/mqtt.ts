@@ -115,7 +115,11 @@ export function nextMessage(client: MqttClient, timeoutMs = WAIT_MS): Promise<Me
 }
 
 /** The next `count` messages, each bounded by `timeoutMs`. */
-export async function nextMessages(client: MqttClient, count: number, timeoutMs = WAIT_MS): Promise<Message[]> {
+export async function nextMessages(
+  client: MqttClient,
+  count: number,
+  timeoutMs = WAIT_MS,
+): Promise<Message[]> {
   const out: Message[] = [];
   for (let i = 0; i < count; i++) out.push(await nextMessage(client, timeoutMs));
   return out;
@@ -154,7 +158,11 @@ export interface Connected {
  * Connects with MQTT.js (3.1.1, no reconnect unless `opts` says otherwise) and resolves with the client
  * and its CONNACK. Rejects — and closes the client — on a refused CONNACK, a close, or a timeout.
  */
-export function connectWithAck(url: string, opts: IClientOptions = {}, timeoutMs = WAIT_MS): Promise<Connected> {
+export function connectWithAck(
+  url: string,
+  opts: IClientOptions = {},
+  timeoutMs = WAIT_MS,
+): Promise<Connected> {
   const client = mqtt.connect(url, {
     protocolVersion: 4,
     reconnectPeriod: 0,
@@ -185,7 +193,10 @@ export function connectWithAck(url: string, opts: IClientOptions = {}, timeoutMs
     };
     const onError = (e: Error) => fail(new Error(`${nameOf(client)}: connect failed: ${e.message}`));
     const onClose = () => fail(new Error(`${nameOf(client)}: connection closed before CONNACK`));
-    const timer = setTimeout(() => fail(new Error(`${nameOf(client)}: no CONNACK within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${nameOf(client)}: no CONNACK within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.on('connect', onConnect);
     client.on('error', onError);
     client.on('close', onClose);
@@ -193,7 +204,11 @@ export function connectWithAck(url: string, opts: IClientOptions = {}, timeoutMs
 }
 
 /** `connectWithAck` without the CONNACK. */
-export async function connect(url: string, opts: IClientOptions = {}, timeoutMs = WAIT_MS): Promise<MqttClient> {
+export async function connect(
+  url: string,
+  opts: IClientOptions = {},
+  timeoutMs = WAIT_MS,
+): Promise<MqttClient> {
   return (await connectWithAck(url, opts, timeoutMs)).client;
 }
 
@@ -214,8 +229,16 @@ export function waitClientClosed(client: MqttClient, timeoutMs = WAIT_MS): Promi
  */
 export async function assertRoundTrip(client: MqttClient, topic: string, timeoutMs = WAIT_MS): Promise<void> {
   const payload = `ping-${Math.random().toString(36).slice(2)}`;
-  await withTimeout(client.subscribeAsync(topic, { qos: 1 }), timeoutMs, `${nameOf(client)} SUBSCRIBE ${topic}`);
+  await withTimeout(
+    client.subscribeAsync(topic, { qos: 1 }),
+    timeoutMs,
+    `${nameOf(client)} SUBSCRIBE ${topic}`,
+  );
   await withTimeout(client.publishAsync(topic, payload, { qos: 1 }), timeoutMs, `${nameOf(client)} PUBLISH`);
-  const { match } = await messagesUntil(client, (m) => m.topic === topic && m.payload.toString() === payload, timeoutMs);
+  const { match } = await messagesUntil(
+    client,
+    (m) => m.topic === topic && m.payload.toString() === payload,
+    timeoutMs,
+  );
   if (match.payload.toString() !== payload) throw new Error('round trip returned the wrong payload');
 }

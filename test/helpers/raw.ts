@@ -30,7 +30,9 @@ interface Waiter {
 
 /** Hex dump for failure messages: `30 0a 00 03 ...`. */
 export function hex(bytes: Buffer | readonly number[]): string {
-  return Buffer.from(bytes as readonly number[]).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return Buffer.from(bytes as readonly number[])
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
 }
 
 export class RawClient {
@@ -103,7 +105,9 @@ export class RawClient {
     if (queued) return Promise.resolve(queued);
     if (this.frameError) return Promise.reject(this.frameError);
     if (this.isClosed) {
-      return Promise.reject(new Error(`connection closed while waiting for a packet${this.describeErrors()}`));
+      return Promise.reject(
+        new Error(`connection closed while waiting for a packet${this.describeErrors()}`),
+      );
     }
     if (this.waiter) return Promise.reject(new Error('raw client: only one next() may wait at a time'));
     return new Promise((resolve, reject) => {
@@ -124,7 +128,9 @@ export class RawClient {
       throw new Error(`expected ${cmd.toUpperCase()}: ${(e as Error).message}`);
     }
     if (got.packet.cmd !== cmd) {
-      throw new Error(`expected ${cmd.toUpperCase()}, got ${got.packet.cmd.toUpperCase()} (${hex(got.bytes)})`);
+      throw new Error(
+        `expected ${cmd.toUpperCase()}, got ${got.packet.cmd.toUpperCase()} (${hex(got.bytes)})`,
+      );
     }
     return got as Received<PacketOf<C>>;
   }
@@ -138,7 +144,9 @@ export class RawClient {
       throw new Error(`expected ${what} (${hex(bytes)}): ${(e as Error).message}`);
     }
     if (!got.bytes.equals(Buffer.from(bytes as number[]))) {
-      throw new Error(`expected ${what} (${hex(bytes)}), got ${got.packet.cmd.toUpperCase()} (${hex(got.bytes)})`);
+      throw new Error(
+        `expected ${what} (${hex(bytes)}), got ${got.packet.cmd.toUpperCase()} (${hex(got.bytes)})`,
+      );
     }
     return got;
   }
@@ -218,7 +226,9 @@ export class RawClient {
       }
       if (!complete) {
         if (offset > 4) {
-          this.frameError = new Error(`broker sent a malformed remaining length: ${hex(this.pending.subarray(0, 5))}`);
+          this.frameError = new Error(
+            `broker sent a malformed remaining length: ${hex(this.pending.subarray(0, 5))}`,
+          );
           this.failWaiter(this.frameError);
           this.socket.destroy();
         }

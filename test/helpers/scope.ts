@@ -70,9 +70,11 @@ export class Scope {
     this.clients.clear();
     await Promise.all(
       clients.map((c) =>
-        withTimeout(c.endAsync(true), WAIT_MS, `closing client '${c.options.clientId}'`).catch((e: unknown) => {
-          failures.push((e as Error).message);
-        }),
+        withTimeout(c.endAsync(true), WAIT_MS, `closing client '${c.options.clientId}'`).catch(
+          (e: unknown) => {
+            failures.push((e as Error).message);
+          },
+        ),
       ),
     );
     const brokers = this.brokers.splice(0);

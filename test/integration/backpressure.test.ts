@@ -1,0 +1,75 @@
+/**
+ * Backpressure: a subscriber that stops reading must not stall the broker. With drainTimeout 500 ms,
+ * the broker drops a subscriber whose socket stays blocked, while the publisher and a healthy
+ * subscriber carry on.
+ *
+ * How the drop is observed: a paused socket does not see the broker's FIN until it reads everything the
+ * kernel buffered, so the stalled subscriber carries a will, and the drop shows up as that will being
+ * published (a drain-timeout close is not a DISCONNECT). The flood stops as soon as the will arrives and
+ * is capped at FLOOD_MAX_BYTES either way.
+ */
+
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { type Message, messagesUntil, nextMessage, withTimeout } from '../helpers/mqtt.js';
+import { suback, subscribe } from '../helpers/raw.js';
+import { Scope } from '../helpers/scope.js';
+
+const scope = new Scope();
+afterEach(() => scope.close());
+
+const PAYLOAD_BYTES = 64 * 1024;
+const FLOOD_MAX_BYTES = 48 * 1024 * 1024;
+
+describe('backpressure', () => {
+  test('a stalled QoS 0 subscriber is dropped after drainTimeout; others keep working', async (t) => {
+    const b = await scope.broker({ drainTimeout: 500 });
+
+    const watcher = await scope.connect(b.url, { clientId: 'bp-watcher' });
+    await watcher.subscribeAsync('bp/will', { qos: 1 });
+    const healthy = await scope.connect(b.url, { clientId: 'bp-healthy' });
+    await healthy.subscribeAsync('bp/flood', { qos: 0 });
+
+    const { raw: stalled } = await scope.rawConnect(b.port, {
+      clientId: 'bp-stalled',
+      will: { topic: 'bp/will', payload: 'stalled subscriber dropped', qos: 1 },
+    });
+    stalled.send(subscribe(1, [['bp/flood', 0]]));
+    await stalled.expectBytes(suback(1, [0]), 'SUBACK');
+    stalled.socket.pause(); // stop reading: the kernel buffers fill, then the broker's writes block
+
+    let dropped: Message | undefined;
+    const willArrived = nextMessage(watcher, 30_000).then((m) => {
+      dropped = m;
+      return m;
+    });
+    willArrived.catch(() => undefined); // awaited below
+
+    const pub = await scope.connect(b.url, { clientId: 'bp-pub' });
+    const payload = Buffer.alloc(PAYLOAD_BYTES, 0x5a);
+    let sent = 0;
+    const floodStart = Date.now();
+    while (dropped === undefined && sent < FLOOD_MAX_BYTES) {
+      await withTimeout(pub.publishAsync('bp/flood', payload, { qos: 0 }), 5000, 'the publisher was blocked');
+      sent += PAYLOAD_BYTES;
+    }
+    const will = await withTimeout(
+      willArrived,
+      5000,
+      `stalled subscriber not dropped (flooded ${sent / 1024 / 1024} MiB in ${Date.now() - floodStart} ms)`,
+    );
+    assert.equal(will.payload.toString(), 'stalled subscriber dropped');
+    t.diagnostic(
+      `dropped after ${(sent / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - floodStart} ms of flood`,
+    );
+
+    // The stalled socket, once it reads what was buffered, finds the connection closed.
+    stalled.socket.resume();
+    await stalled.waitClosed(10_000);
+
+    // Publisher and healthy subscriber still work.
+    await pub.publishAsync('bp/flood', 'after', { qos: 1 });
+    const { match } = await messagesUntil(healthy, (m) => m.payload.length < PAYLOAD_BYTES, 10_000);
+    assert.equal(match.payload.toString(), 'after');
+  });
+});
