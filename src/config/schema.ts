@@ -40,6 +40,11 @@ export interface BrokerConfig {
   queueQos0: boolean;
   /** Milliseconds a client may keep the broker's writes to it blocked before it is disconnected. */
   drainTimeout: number;
+  /**
+   * Milliseconds a publisher is held back (not read) because a subscriber it feeds is congested;
+   * after that the subscriber counts as stalled and its messages follow its queue limits instead.
+   */
+  publisherHoldTimeout: number;
   /** Seconds between $SYS/broker/... updates; 0 turns them off. */
   sysInterval: number;
   /** Milliseconds the broker waits for connections to close on shutdown before destroying them. */
@@ -59,6 +64,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxQueuedBytes: 16 * 1024 * 1024,
   queueQos0: false,
   drainTimeout: 30_000,
+  publisherHoldTimeout: 1_000,
   sysInterval: 10,
   shutdownTimeout: 5_000,
 };

@@ -37,6 +37,7 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   maxQueuedMessages: { min: 0, max: 10_000_000 },
   maxQueuedBytes: { min: 0, max: 2 ** 40 },
   drainTimeout: { min: 100, max: 3_600_000 },
+  publisherHoldTimeout: { min: 0, max: 3_600_000 },
   sysInterval: { min: 0, max: 86_400 },
   shutdownTimeout: { min: 0, max: 600_000 },
 };

@@ -50,6 +50,9 @@ export class Connection implements LinkHandler, SessionOutput {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  /** Congested longer than publisherHoldTimeout: no longer holds other publishers back. */
+  private stalled = false;
   /** Links whose congestion keeps this connection from being read. */
   private readonly blockers = new Set<Connection>();
   /** Connections not being read until this link drains. */
@@ -225,7 +228,8 @@ export class Connection implements LinkHandler, SessionOutput {
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepAliveTimer);
     clearTimeout(this.drainTimer);
-    this.releaseWaiters();
+    clearTimeout(this.holdTimer);
+    this.releaseWaiters(false);
     for (const blocker of this.blockers) blocker.waiters.delete(this);
     this.blockers.clear();
     const session = this.session;
@@ -285,34 +289,53 @@ export class Connection implements LinkHandler, SessionOutput {
 
   // ---- flow control ----
 
-  /** This link is over its high-water mark: hold back whoever is feeding it. */
+  /**
+   * This link is over its high-water mark: hold back whoever is feeding it — other publishers for at
+   * most publisherHoldTimeout, after which this client counts as stalled and its messages are queued
+   * or dropped by its own limits instead, so one stalled subscriber cannot stall the rest.
+   */
   private congested(): void {
     const source = this.broker.routingFrom ?? this;
-    if (source.state !== 'closed' && !this.waiters.has(source)) {
+    if (source.state !== 'closed' && !this.waiters.has(source) && (source === this || !this.stalled)) {
       this.waiters.add(source);
       source.blockers.add(this);
       if (source.blockers.size === 1) source.hold();
+    }
+    const config = this.broker.config;
+    if (this.holdTimer === undefined && !this.stalled) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        if (!this.link.congested) return;
+        this.stalled = true;
+        this.releaseWaiters(true);
+      }, config.publisherHoldTimeout);
+      this.holdTimer.unref();
     }
     if (this.drainTimer === undefined) {
       this.drainTimer = setTimeout(() => {
         this.drainTimer = undefined;
         if (this.link.congested) this.fail('client not reading (drainTimeout)', 'SLOW_CONSUMER');
-      }, this.broker.config.drainTimeout);
+      }, config.drainTimeout);
       this.drainTimer.unref();
     }
   }
 
   onDrain(): void {
     clearTimeout(this.drainTimer);
+    clearTimeout(this.holdTimer);
     this.drainTimer = undefined;
-    this.releaseWaiters();
+    this.holdTimer = undefined;
+    this.stalled = false;
+    this.releaseWaiters(false);
   }
 
-  private releaseWaiters(): void {
+  /** Lets the held-back connections read again (all of them, or all but this one itself). */
+  private releaseWaiters(othersOnly: boolean): void {
     for (const waiter of this.waiters) {
+      if (othersOnly && waiter === this) continue;
+      this.waiters.delete(waiter);
       waiter.blockers.delete(this);
       if (waiter.blockers.size === 0) waiter.release();
     }
-    this.waiters.clear();
   }
 }

@@ -72,4 +72,41 @@ describe('backpressure', () => {
     const { match } = await messagesUntil(healthy, (m) => m.payload.length < PAYLOAD_BYTES, 10_000);
     assert.equal(match.payload.toString(), 'after');
   });
+
+  test('a stalled subscriber holds a publisher back at most publisherHoldTimeout, then its QoS 0 is dropped', async () => {
+    const b = await scope.broker({
+      drainTimeout: 60_000,
+      publisherHoldTimeout: 200,
+      maxQueuedBytes: 1024 * 1024,
+    });
+    const healthy = await scope.connect(b.url, { clientId: 'hold-healthy' });
+    await healthy.subscribeAsync('hold/flood', { qos: 0 });
+    const { raw: stalled } = await scope.rawConnect(b.port, { clientId: 'hold-stalled' });
+    stalled.send(subscribe(1, [['hold/flood', 0]]));
+    await stalled.expectBytes(suback(1, [0]), 'SUBACK');
+    stalled.socket.pause();
+
+    const pub = await scope.connect(b.url, { clientId: 'hold-pub' });
+    const payload = Buffer.alloc(PAYLOAD_BYTES, 0x5a);
+    // QoS 1, so each publish waits for the broker to read it and answer PUBACK. 16 MiB in all: far beyond
+    // what the stalled socket's kernel buffers and its 1 MiB budget can take.
+    const start = Date.now();
+    for (let i = 0; i < 256; i++) {
+      await withTimeout(
+        pub.publishAsync('hold/flood', payload, { qos: 1 }),
+        5000,
+        `publish ${i} was held back`,
+      );
+    }
+    const elapsed = Date.now() - start;
+    // Held once for ~200 ms, then never again while the subscriber stays stalled.
+    assert.ok(elapsed < 4000, `publishing took ${elapsed} ms`);
+    await pub.publishAsync('hold/flood', 'marker', { qos: 1 });
+    const { match } = await messagesUntil(healthy, (m) => m.payload.length < PAYLOAD_BYTES, 20_000);
+    assert.equal(match.payload.toString(), 'marker');
+
+    // The stalled client is still connected (drainTimeout is long), and what it could not take was dropped.
+    assert.notEqual(b.broker.core.sessions.get('hold-stalled')?.output ?? null, null);
+    assert.ok(b.broker.core.stats.messagesDropped > 0, 'QoS 0 messages to the stalled client were dropped');
+  });
 });
