@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULT_CONFIG } from '../../../src/config/schema.js';
+import { applyConfig, ConfigError, resolveConfig } from '../../../src/config/validate.js';
+
+function error(input: unknown): ConfigError {
+  try {
+    applyConfig(DEFAULT_CONFIG, input, 'midge.json');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  test('defaults: one TCP listener on 1883, every interface', () => {
+    const config = resolveConfig();
+    assert.deepEqual(config.listeners, [{ type: 'tcp', host: '', port: 1883 }]);
+    assert.equal(config.maxPacketSize, 16 * 1024 * 1024);
+  });
+
+  test('port and host shortcuts change the first TCP listener; port 0 removes it', () => {
+    assert.deepEqual(applyConfig(DEFAULT_CONFIG, { port: 1884, host: '127.0.0.1' }, 'x').listeners, [
+      { type: 'tcp', host: '127.0.0.1', port: 1884 },
+    ]);
+    assert.deepEqual(applyConfig(DEFAULT_CONFIG, { port: 0 }, 'x').listeners, []);
+  });
+
+  test('listeners list replaces the default, port 0 there means an ephemeral port', () => {
+    const config = applyConfig(
+      DEFAULT_CONFIG,
+      { listeners: [{ type: 'tcp', host: '::1', port: 0, maxPacketSize: 1024 }] },
+      'x',
+    );
+    assert.deepEqual(config.listeners, [{ type: 'tcp', host: '::1', port: 0, maxPacketSize: 1024 }]);
+  });
+
+  test('does not modify its base', () => {
+    applyConfig(DEFAULT_CONFIG, { port: 1 }, 'x');
+    assert.equal(DEFAULT_CONFIG.listeners[0]?.port, 1883);
+  });
+
+  const cases: Array<[string, unknown, string, RegExp]> = [
+    ['not an object', [1], '(top level)', /JSON object/],
+    ['unknown key', { maxInflights: 1 }, 'maxInflights', /unknown key/],
+    ['string for integer', { maxInflight: '5' }, 'maxInflight', /integer from 1 to 65535 \(got "5"\)/],
+    ['fraction', { connectTimeout: 1.5 }, 'connectTimeout', /integer/],
+    ['below range', { maxClientIdLength: 22 }, 'maxClientIdLength', /from 23/],
+    ['log level', { logLevel: 'loud' }, 'logLevel', /one of fatal, error/],
+    ['boolean', { queueQos0: 'yes' }, 'queueQos0', /true or false/],
+    ['listeners not array', { listeners: {} }, 'listeners', /array/],
+    ['listener type', { listeners: [{ type: 'udp' }] }, 'listeners[0].type', /unknown listener type/],
+    ['listener key', { listeners: [{ prot: 1 }] }, 'listeners[0].prot', /unknown key/],
+    ['listener port', { listeners: [{ port: 99999 }] }, 'listeners[0].port', /0 to 65535/],
+    ['host type', { host: 5 }, 'host', /string/],
+  ];
+  for (const [what, input, key, reason] of cases) {
+    test(`rejects ${what}, naming the key`, () => {
+      const e = error(input);
+      assert.equal(e.key, key);
+      assert.equal(e.source, 'midge.json');
+      assert.match(e.reason, reason);
+      assert.match(e.message, new RegExp(`^midge\\.json: ${key.replace(/[[\].()]/g, '\\$&')}: `));
+    });
+  }
+});
