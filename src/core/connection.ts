@@ -60,6 +60,8 @@ export class Connection implements LinkHandler, SessionOutput {
   /** Reasons the processing loop must not run: authentication pending, blockers. */
   private holds = 0;
   private processing = false;
+  /** The link is paused by `hold` and not yet resumed by `process`. */
+  private readingPaused = false;
 
   constructor(broker: BrokerCore, link: Link, maxPacketSize: number) {
     this.broker = broker;
@@ -95,7 +97,15 @@ export class Connection implements LinkHandler, SessionOutput {
           this.onDecodeError(error);
           return;
         }
-        if (packet === null) return;
+        if (packet === null) {
+          // Everything buffered is handled: only now read more from the peer, so a held-back
+          // publisher's backlog is worked off before its socket is read again.
+          if (this.readingPaused) {
+            this.readingPaused = false;
+            this.link.resume();
+          }
+          return;
+        }
         try {
           dispatch(this, packet);
         } catch (error) {
@@ -123,14 +133,16 @@ export class Connection implements LinkHandler, SessionOutput {
 
   /** Stops running handlers (the decoder keeps what arrives) until `release`. */
   hold(): void {
-    if (this.holds++ === 0) this.link.pause();
+    if (this.holds++ === 0 && !this.readingPaused) {
+      this.readingPaused = true;
+      this.link.pause();
+    }
   }
 
+  /** Handling resumes; reading resumes once the decoder's backlog is handled (see process). */
   release(): void {
     if (--this.holds === 0 && this.state !== 'closed') {
       this.lastActivity = Date.now();
-      this.link.resume();
-      // Packets already buffered would otherwise wait for the next chunk.
       setImmediate(() => this.process());
     }
   }

@@ -3,15 +3,16 @@
  *
  * A note on matching. A filter is a path of levels from the root: a literal level is a child in the
  * node's `children` map, `+` is the node's `plus` child and `#` its `hash` child, so a topic level is
- * looked up once per node and the wildcards cost a field read, not a map lookup. `match` splits the
- * topic once (a map lookup needs each level as a string anyway, and split makes each exactly once,
- * however many branches then read it) and walks the trie with an explicit stack of (node, level index)
- * pairs, kept on the instance, so nothing is allocated per visited node and no topic depth can overflow
- * the call stack. From a node that has consumed i of the topic's n levels:
+ * looked up once per node and the wildcards cost a field read, not a map lookup. `match` walks the trie
+ * with an explicit stack of (node, offset of the next topic level) pairs, kept on the instance, and
+ * slices a level out of the topic only where a literal child is looked up: nothing is allocated per
+ * visited node and no topic depth can overflow the call stack. From a node that has consumed i of the
+ * topic's n levels:
  *   - its `hash` child matches (the rest may be zero levels: `sport/#` matches `sport` [MQTT-4.7.1-2]);
  *   - if i = n, the node's own entries match;
- *   - otherwise its `plus` child (any level, even an empty one) and the literal child named levels[i]
+ *   - otherwise its `plus` child (any level, even an empty one) and the literal child named level i
  *     continue with i + 1.
+ * Entries are visited from per-node arrays rebuilt after a change, so iterating allocates nothing.
  * At the root, `plus` and `hash` are skipped for a topic that starts with `$` [MQTT-4.7.2-1].
  *
  * Invariants:
@@ -35,6 +36,9 @@ class TrieNode<K, V> {
   entries: Map<K, V> | undefined = undefined;
   /** The filter this node stands for; set when the first entry is added. */
   filter = '';
+  /** `entries` as parallel arrays for the match loop; rebuilt lazily after a change. */
+  keys: K[] | undefined = undefined;
+  values: V[] | undefined = undefined;
 
   constructor(
     readonly parent: TrieNode<K, V> | undefined,
@@ -57,7 +61,7 @@ export class SubscriptionTrie<K, V> {
   #nodeCount = 0;
   // The match stack, reused across calls; a match started from inside a `visit` gets its own.
   #nodes: (TrieNode<K, V> | undefined)[] = [];
-  #depths: number[] = [];
+  #starts: number[] = [];
   #matching = false;
 
   /** Number of (filter, key) entries. */
@@ -87,6 +91,8 @@ export class SubscriptionTrie<K, V> {
     }
     const isNew = !node.entries.has(key);
     node.entries.set(key, value);
+    node.keys = undefined;
+    node.values = undefined;
     if (isNew) this.#size++;
     return isNew;
   }
@@ -95,6 +101,8 @@ export class SubscriptionTrie<K, V> {
   remove(filter: string, key: K): boolean {
     const node = this.#find(filter);
     if (node?.entries === undefined || !node.entries.delete(key)) return false;
+    node.keys = undefined;
+    node.values = undefined;
     this.#size--;
     if (node.entries.size === 0) {
       node.entries = undefined;
@@ -114,54 +122,50 @@ export class SubscriptionTrie<K, V> {
   match(topic: string, visit: (key: K, value: V, filter: string) => void): void {
     const reentered = this.#matching;
     const nodes: (TrieNode<K, V> | undefined)[] = reentered ? [] : this.#nodes;
-    const depths: number[] = reentered ? [] : this.#depths;
+    const starts: number[] = reentered ? [] : this.#starts;
     this.#matching = true;
     try {
-      const levels = topic.split('/');
-      const n = levels.length;
+      // Stack entries are (node, start): `start` is where the node's next topic level begins; past the
+      // end of the topic means every level is consumed. Levels are sliced only where a literal child
+      // is looked up, so wildcard-only paths allocate nothing.
+      const length = topic.length;
       const root = this.#root;
       let top = 0;
-
       // [MQTT-4.7.2-1] The Server MUST NOT match Topic Filters starting with a wildcard character (# or
       // +) with Topic Names beginning with a $ character.
-      if (topic.charCodeAt(0) !== 0x24) {
-        if (root.hash?.entries !== undefined) emit(root.hash, visit);
-        if (root.plus !== undefined) {
-          nodes[top] = root.plus;
-          depths[top++] = 1;
-        }
-      }
-      const first = root.children?.get(levels[0]!);
-      if (first !== undefined) {
-        nodes[top] = first;
-        depths[top++] = 1;
-      }
-
-      while (top > 0) {
-        const node = nodes[--top]!;
-        const depth = depths[top]!;
+      const dollar = topic.charCodeAt(0) === 0x24;
+      let node: TrieNode<K, V> = root;
+      let start = 0;
+      for (;;) {
         // [MQTT-4.7.1-2] `#` matches the parent level and any number of child levels.
-        if (node.hash?.entries !== undefined) emit(node.hash, visit);
-        if (depth === n) {
+        const hash = node.hash;
+        if (hash !== undefined && hash.entries !== undefined && !(dollar && node === root)) emit(hash, visit);
+        if (start > length) {
           if (node.entries !== undefined) emit(node, visit);
-          continue;
+        } else {
+          let end = topic.indexOf('/', start);
+          if (end === -1) end = length;
+          const plus = node.plus;
+          if (plus !== undefined && !(dollar && node === root)) {
+            nodes[top] = plus;
+            starts[top++] = end + 1;
+          }
+          const children = node.children;
+          if (children !== undefined) {
+            const child = children.get(start === 0 && end === length ? topic : topic.slice(start, end));
+            if (child !== undefined) {
+              nodes[top] = child;
+              starts[top++] = end + 1;
+            }
+          }
         }
-        if (node.plus !== undefined) {
-          nodes[top] = node.plus;
-          depths[top++] = depth + 1;
-        }
-        const next = node.children?.get(levels[depth]!);
-        if (next !== undefined) {
-          nodes[top] = next;
-          depths[top++] = depth + 1;
-        }
+        if (top === 0) break;
+        node = nodes[--top]!;
+        nodes[top] = undefined; // the reused stack must not keep pruned nodes alive
+        start = starts[top]!;
       }
     } finally {
-      if (!reentered) {
-        this.#matching = false;
-        // Don't let the reused stack hold pruned nodes alive.
-        nodes.fill(undefined);
-      }
+      if (!reentered) this.#matching = false;
     }
   }
 
@@ -191,8 +195,16 @@ export class SubscriptionTrie<K, V> {
 }
 
 function emit<K, V>(node: TrieNode<K, V>, visit: (key: K, value: V, filter: string) => void): void {
+  let keys = node.keys;
+  let values = node.values;
+  if (keys === undefined || values === undefined) {
+    keys = [...node.entries!.keys()];
+    values = [...node.entries!.values()];
+    node.keys = keys;
+    node.values = values;
+  }
   const filter = node.filter;
-  for (const [key, value] of node.entries!) visit(key, value, filter);
+  for (let i = 0; i < keys.length; i++) visit(keys[i]!, values[i]!, filter);
 }
 
 function childOf<K, V>(node: TrieNode<K, V>, level: string): TrieNode<K, V> | undefined {

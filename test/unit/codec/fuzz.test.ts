@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { corpus } from '../../../fuzz/corpus.js';
 import { fuzzDecoder } from '../../../fuzz/decoder-fuzz.js';
+import { decodeOne } from './helpers.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 0x6d696467);
 const onlyCase = process.env.FUZZ_CASE !== undefined ? Number(process.env.FUZZ_CASE) : undefined;
@@ -25,4 +27,9 @@ test(`decoder fuzzing (FUZZ_SEED=${seed})`, () => {
   for (const code of ['MALFORMED_PACKET', 'PROTOCOL_ERROR', 'PACKET_TOO_LARGE']) {
     assert.ok((report.errors[code] ?? 0) > 0, `never saw ${code}`);
   }
+});
+
+test('every seed of the fuzz corpus is one valid packet (else regenerate it: fuzz/make-corpus.ts)', () => {
+  assert.ok(corpus.length > 30);
+  for (const seed of corpus) assert.ok(decodeOne(Buffer.from(seed.hex, 'hex'), seed.version), seed.name);
 });
