@@ -1,0 +1,196 @@
+// One scenario against one broker: start a fresh broker, wait for its port, run the load generator in
+// its own process, watch the broker while it runs, check it still answers afterwards, stop it.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Broker } from './brokers.js';
+import { type GeneratorConfig, type GeneratorResult, LINE_PREFIX } from './generator.js';
+import { freePort, mqttProbe, waitForPort } from './net-checks.js';
+import type { Options } from './options.js';
+import {
+  describeExit,
+  exitsWithin,
+  type Managed,
+  outputSummary,
+  type ProcSample,
+  sampleProc,
+  startProcess,
+  stopProcess,
+} from './processes.js';
+import type { Scenario } from './scenarios.js';
+
+export type Status = 'ok' | 'died' | 'failed' | 'skipped';
+
+export interface Outcome {
+  scenario: string;
+  broker: string;
+  status: Status;
+  /** Died without exiting: alive but not answering a fresh CONNECT after the run. */
+  unresponsive?: boolean;
+  /** Why it died / failed / was skipped. */
+  reason?: string;
+  gen?: GeneratorResult;
+  /** Broker CPU during the window, % of one core. */
+  brokerCpuPercent?: number;
+  brokerPeakRssMiB?: number;
+  notes: string[];
+}
+
+/** Cores for the broker and the generator, or null when not pinning. */
+export interface Pinning {
+  broker: number;
+  generator: number;
+}
+
+const BROKER_START_TIMEOUT_MS = 5_000;
+const PROBE_TIMEOUT_MS = 3_000;
+const STOP_GRACE_MS = 2_000;
+const SAMPLE_MS = 250;
+
+const childEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'generator-child.js');
+
+interface GeneratorRun {
+  result: GeneratorResult | null;
+  error: string | null;
+}
+
+/** Runs the generator child; calls `onEvent` for its progress lines. Bounded by `limitMs`. */
+async function runGeneratorChild(
+  cfg: GeneratorConfig,
+  cpu: number | null,
+  limitMs: number,
+  onEvent: (event: string) => void,
+): Promise<GeneratorRun> {
+  const child = startProcess(process.execPath, [childEntry, JSON.stringify(cfg)], cpu);
+  const run: GeneratorRun = { result: null, error: null };
+  let pending = '';
+  child.child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+      if (!line.startsWith(LINE_PREFIX)) continue;
+      const msg = JSON.parse(line.slice(LINE_PREFIX.length)) as {
+        event: string;
+        result?: GeneratorResult;
+        error?: string;
+      };
+      if (msg.event === 'result' && msg.result) run.result = msg.result;
+      else if (msg.event === 'fatal') run.error = msg.error ?? 'generator failed';
+      else onEvent(msg.event);
+    }
+  });
+  const timer = setTimeout(() => {
+    run.error = `generator did not finish within ${limitMs} ms`;
+    child.child.kill('SIGKILL');
+  }, limitMs);
+  await child.exited;
+  clearTimeout(timer);
+  if (run.result === null && run.error === null) {
+    run.error = `generator ${describeExit(child)}: ${child.output().trim().slice(-500)}`;
+  }
+  return run;
+}
+
+function brokerUsage(start: ProcSample | null, end: ProcSample | null, outcome: Outcome): void {
+  if (end !== null) outcome.brokerPeakRssMiB = Math.round(end.peakRssKiB / 1024);
+  if (start !== null && end !== null && end.at > start.at) {
+    const percent = ((end.cpuSeconds - start.cpuSeconds) * 100_000) / (end.at - start.at);
+    outcome.brokerCpuPercent = Math.round(percent);
+  }
+}
+
+function addNotes(gen: GeneratorResult, outcome: Outcome): void {
+  if (gen.saturated) {
+    outcome.notes.push(
+      `load generator saturated (${gen.cpuPercent}% of a core): the figure is a lower bound`,
+    );
+  }
+  if (gen.closedByBroker > 0) {
+    outcome.notes.push(
+      `${gen.closedByBroker} connection(s) closed by the broker (first at ${gen.firstCloseMs} ms into the window: ` +
+        `${gen.closeReasons.join('; ')})`,
+    );
+  }
+  const idle = gen.samples.filter((s) => s === 0).length;
+  if (idle > 0 && gen.samples.length > 0) {
+    outcome.notes.push(`no deliveries during ${idle * SAMPLE_MS} ms of the ${gen.elapsedMs} ms window`);
+  }
+}
+
+export async function runOne(
+  broker: Broker,
+  scenario: Scenario,
+  opts: Options,
+  pinning: Pinning | null,
+  log: (line: string) => void,
+): Promise<Outcome> {
+  const outcome: Outcome = { scenario: scenario.name, broker: broker.name, status: 'failed', notes: [] };
+  const port = await freePort(opts.host);
+  const launch = broker.launch(port, opts.host);
+  const proc: Managed = startProcess(launch.command, launch.args, pinning?.broker ?? null);
+  try {
+    const notListening = await waitForPort(opts.host, port, BROKER_START_TIMEOUT_MS, proc);
+    if (notListening !== null) {
+      outcome.reason = `did not start: ${notListening} (${describeExit(proc)}): ${outputSummary(proc)}`;
+      return outcome;
+    }
+    log(`  ${broker.name} listening on ${opts.host}:${port} (pid ${proc.pid}); running ${scenario.name}…`);
+
+    const cfg: GeneratorConfig = {
+      host: opts.host,
+      port,
+      publishTopics: scenario.publishTopics,
+      subscribeFilters: scenario.subscribeFilters,
+      payloadBytes: opts.payloadBytes,
+      batchBytes: opts.batchBytes,
+      warmupMs: opts.warmupSec * 1000,
+      durationMs: opts.durationSec * 1000,
+      setupTimeoutMs: opts.setupTimeoutSec * 1000,
+      sampleMs: SAMPLE_MS,
+    };
+    const limitMs = 2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + 8_000;
+    let start: ProcSample | null = null;
+    let end: ProcSample | null = null;
+    const run = await runGeneratorChild(cfg, pinning?.generator ?? null, limitMs, (event) => {
+      if (event === 'measure-start') start = sampleProc(proc.pid);
+      if (event === 'measure-end') end = sampleProc(proc.pid);
+    });
+    brokerUsage(start, end, outcome);
+
+    // Did the broker survive? Process gone, or no CONNACK to a fresh client: it died.
+    const exitedDuringRun = proc.exit !== null;
+    const probeError = exitedDuringRun ? null : await mqttProbe(opts.host, port, PROBE_TIMEOUT_MS);
+    // A broker that stopped answering is often on its way out: give it a moment to say why.
+    const exitedAfterRun = !exitedDuringRun && probeError !== null && (await exitsWithin(proc, 1_000));
+    if (run.result !== null) {
+      outcome.gen = run.result;
+      addNotes(run.result, outcome);
+    }
+    if (exitedDuringRun || exitedAfterRun) {
+      outcome.status = 'died';
+      const when = exitedDuringRun ? 'during the run' : 'as the load ended';
+      outcome.reason = `broker ${describeExit(proc)} ${when}: ${outputSummary(proc)}`;
+    } else if (run.result === null || !run.result.ok) {
+      outcome.status = 'failed';
+      outcome.reason = run.error ?? `${run.result?.failedStage} setup failed: ${run.result?.error}`;
+      if (probeError !== null) outcome.reason += `; a fresh CONNECT after it got ${probeError}`;
+    } else if (probeError !== null) {
+      outcome.status = 'died';
+      outcome.unresponsive = true;
+      const rss = sampleProc(proc.pid)?.rssKiB;
+      const still = rss !== undefined ? `, RSS ${Math.round(rss / 1024)} MiB` : '';
+      outcome.reason =
+        `broker stopped answering (process still running${still}): ` +
+        `a fresh CONNECT after the run got ${probeError}`;
+    } else {
+      outcome.status = 'ok';
+    }
+    return outcome;
+  } finally {
+    await stopProcess(proc, STOP_GRACE_MS);
+    launch.cleanup();
+  }
+}
