@@ -28,6 +28,8 @@ export interface BrokerConfig {
   maxTopicLevels: number;
   /** Longest topic name or filter, in UTF-8 bytes. */
   maxTopicLength: number;
+  /** Most subscriptions one client may hold; a SUBSCRIBE beyond it gets the failure code. */
+  maxSubscriptionsPerClient: number;
   /** Milliseconds a new connection has to send CONNECT before it is closed. */
   connectTimeout: number;
   /** Most QoS 1/2 messages in flight (sent, not yet acknowledged) to one client. */
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxClientIdLength: 256,
   maxTopicLevels: 128,
   maxTopicLength: 65535,
+  maxSubscriptionsPerClient: 10_000,
   connectTimeout: 10_000,
   maxInflight: 64,
   maxQueuedMessages: 1000,

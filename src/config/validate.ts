@@ -32,6 +32,7 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   maxClientIdLength: { min: 23, max: 65535 },
   maxTopicLevels: { min: 1, max: 65535 },
   maxTopicLength: { min: 1, max: 65535 },
+  maxSubscriptionsPerClient: { min: 1, max: 10_000_000 },
   connectTimeout: { min: 100, max: 3_600_000 },
   maxInflight: { min: 1, max: 65535 },
   maxQueuedMessages: { min: 0, max: 10_000_000 },

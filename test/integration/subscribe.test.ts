@@ -141,6 +141,24 @@ describe('subscriptions', () => {
     raw.send(puback(p3.messageId));
   });
 
+  test('beyond maxSubscriptionsPerClient new filters get 0x80; re-subscribing a held one still works', async () => {
+    const b = await scope.broker({ maxSubscriptionsPerClient: 2 });
+    const { raw } = await scope.rawConnect(b.port, { clientId: 'sub-limit' });
+    raw.send(
+      subscribe(11, [
+        ['lim/1', 0],
+        ['lim/2', 1],
+        ['lim/3', 1], // a third filter: over the limit
+        ['lim/1', 2], // replaces a held filter: allowed
+      ]),
+    );
+    await raw.expectBytes(suback(11, [0x00, 0x01, 0x80, 0x02]), 'SUBACK 00 01 80 02');
+    raw.send(unsubscribe(12, ['lim/2']));
+    await raw.expect('unsuback');
+    raw.send(subscribe(13, [['lim/3', 1]]));
+    await raw.expectBytes(suback(13, [0x01]), 'room again after UNSUBSCRIBE');
+  });
+
   test('SUBACK via MQTT.js carries the granted QoS for each filter [MQTT-3.9.3-1]', async () => {
     const b = await scope.broker();
     const sub = await scope.connect(b.url, { clientId: 'granted' });

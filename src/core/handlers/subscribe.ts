@@ -18,6 +18,15 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       reasonCodes.push(FAILURE);
       continue;
     }
+    if (
+      session.subscriptions.size >= broker.config.maxSubscriptionsPerClient &&
+      !session.subscriptions.has(subscription.topic)
+    ) {
+      // A subscription storm must not grow the broker without bound.
+      connection.log.debug({ filter: subscription.topic }, 'subscription refused: maxSubscriptionsPerClient');
+      reasonCodes.push(FAILURE);
+      continue;
+    }
     const qos = subscription.qos;
     broker.subscribe(session, subscription.topic, qos, subscription);
     reasonCodes.push(qos);
