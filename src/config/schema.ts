@@ -8,6 +8,9 @@
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+export type SharedStrategy = 'round-robin' | 'random' | 'sticky';
+export const SHARED_STRATEGIES: readonly SharedStrategy[] = ['round-robin', 'random', 'sticky'];
+
 export interface ListenerConfig {
   type: 'tcp';
   /** Address to bind; '' binds every interface (IPv6 and IPv4 where the system allows). */
@@ -47,6 +50,20 @@ export interface BrokerConfig {
    * after that the subscriber counts as stalled and its messages follow its queue limits instead.
    */
   publisherHoldTimeout: number;
+  /** The broker's MQTT 5 receive maximum: unacknowledged QoS 2 messages one client may send. */
+  receiveMaximum: number;
+  /** MQTT 5 topic aliases a client may use per connection; also caps the aliases midge assigns. */
+  topicAliasMaximum: number;
+  /** Cap, in seconds, on the session expiry interval an MQTT 5 client asks for. */
+  maxSessionExpiryInterval: number;
+  /** Cap, in seconds, on a client's keep alive (MQTT 5 clients are told through Server Keep Alive). */
+  maxKeepAlive: number;
+  /** Whether `$share/{group}/{filter}` subscriptions are served. */
+  sharedSubscriptions: boolean;
+  /** Which member of a shared subscription group receives a message. */
+  sharedSubscriptionStrategy: SharedStrategy;
+  /** Prefix of the Response Information sent to an MQTT 5 client that requests it (plus its client id). */
+  responseInformationPrefix: string;
   /** Seconds between $SYS/broker/... updates; 0 turns them off. */
   sysInterval: number;
   /** Milliseconds the broker waits for connections to close on shutdown before destroying them. */
@@ -68,6 +85,13 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   queueQos0: false,
   drainTimeout: 30_000,
   publisherHoldTimeout: 1_000,
+  receiveMaximum: 65535,
+  topicAliasMaximum: 256,
+  maxSessionExpiryInterval: 0xffffffff,
+  maxKeepAlive: 65535,
+  sharedSubscriptions: true,
+  sharedSubscriptionStrategy: 'round-robin',
+  responseInformationPrefix: 'response/',
   sysInterval: 10,
   shutdownTimeout: 5_000,
 };

@@ -9,6 +9,8 @@ import {
   type ListenerConfig,
   LOG_LEVELS,
   type LogLevel,
+  SHARED_STRATEGIES,
+  type SharedStrategy,
 } from './schema.js';
 
 export class ConfigError extends Error {
@@ -39,6 +41,10 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   maxQueuedBytes: { min: 0, max: 2 ** 40 },
   drainTimeout: { min: 100, max: 3_600_000 },
   publisherHoldTimeout: { min: 0, max: 3_600_000 },
+  receiveMaximum: { min: 1, max: 65535 },
+  topicAliasMaximum: { min: 0, max: 65535 },
+  maxSessionExpiryInterval: { min: 0, max: 0xffffffff },
+  maxKeepAlive: { min: 1, max: 65535 },
   sysInterval: { min: 0, max: 86_400 },
   shutdownTimeout: { min: 0, max: 600_000 },
 };
@@ -117,11 +123,29 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
     }
     config.logLevel = raw.logLevel as LogLevel;
   }
-  if (raw.queueQos0 !== undefined) {
-    if (typeof raw.queueQos0 !== 'boolean') {
-      throw new ConfigError(source, 'queueQos0', `must be true or false (got ${describe(raw.queueQos0)})`);
+  for (const key of ['queueQos0', 'sharedSubscriptions'] as const) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean')
+      throw new ConfigError(source, key, `must be true or false (got ${describe(value)})`);
+    config[key] = value;
+  }
+  if (raw.sharedSubscriptionStrategy !== undefined) {
+    const value = raw.sharedSubscriptionStrategy;
+    if (!SHARED_STRATEGIES.includes(value as SharedStrategy)) {
+      throw new ConfigError(
+        source,
+        'sharedSubscriptionStrategy',
+        `must be one of ${SHARED_STRATEGIES.join(', ')} (got ${describe(value)})`,
+      );
     }
-    config.queueQos0 = raw.queueQos0;
+    config.sharedSubscriptionStrategy = value as SharedStrategy;
+  }
+  if (raw.responseInformationPrefix !== undefined) {
+    if (typeof raw.responseInformationPrefix !== 'string') {
+      throw new ConfigError(source, 'responseInformationPrefix', 'must be a string');
+    }
+    config.responseInformationPrefix = raw.responseInformationPrefix;
   }
   if (raw.listeners !== undefined) {
     if (!Array.isArray(raw.listeners)) throw new ConfigError(source, 'listeners', 'must be an array');

@@ -4,18 +4,22 @@
  *
  * Routing (the hot path): one PUBLISH walks the subscription trie once; each matching session is
  * marked with the route's epoch so that overlapping subscriptions deliver once, at the highest
- * granted QoS (MQTT 3.1.1 §3.3.5); the matched list is reused between routes. Routing is not
- * re-entrant: a will or $SYS message produced while a route runs is routed right after it.
+ * granted QoS, carrying every matching subscription identifier (MQTT 3.1.1 §3.3.5, MQTT 5.0
+ * §3.3.4); the matched list is reused between routes. Shared subscription groups are matched in a
+ * second trie and each group gives the message to one member. Routing is not re-entrant: a will or
+ * $SYS message produced while a route runs is routed right after it.
  */
 import type { Logger } from 'pino';
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { BrokerConfig } from '../config/schema.js';
-import { SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
+import { parseShared, SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
 import { Connection } from './connection.js';
+import { Deadline } from './deadline.js';
 import type { AuthenticateRequest, AuthenticateResult, Hooks } from './hooks.js';
 import type { Link } from './link.js';
-import { createMessage, type Message, minQos, ownPayload } from './message.js';
-import { Session, type SessionLimits, type SessionSubscription } from './session.js';
+import { createMessage, expired, type Message, minQos, ownPayload } from './message.js';
+import { NEVER_EXPIRES, Session, type SessionLimits, type SessionSubscription } from './session.js';
+import { SharedGroup } from './shared.js';
 import { BrokerStats, sysValues } from './sys.js';
 
 export interface AcceptOptions {
@@ -28,17 +32,21 @@ export class BrokerCore {
   readonly log: Logger;
   readonly stats = new BrokerStats();
   readonly topicLimits: TopicLimits;
+  readonly hooks: Hooks;
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
   readonly subscriptions = new SubscriptionTrie<Session, SessionSubscription>();
+  readonly sharedGroups = new Map<string, SharedGroup>();
+  readonly sharedSubscriptions = new SubscriptionTrie<SharedGroup, SharedGroup>();
   readonly retained = new TopicTree<Message>();
   /** The connection whose PUBLISH is being routed (flow control holds it back if a target is full). */
   routingFrom: Connection | null = null;
-  private readonly hooks: Hooks;
   private readonly sessionLimits: SessionLimits;
   private epoch = 0;
   private routing = false;
+  private current: Message | undefined;
   private readonly matched: Session[] = [];
+  private readonly matchedGroups: SharedGroup[] = [];
   private readonly deferred: Array<[Message, Connection | null]> = [];
   private sysTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -50,7 +58,6 @@ export class BrokerCore {
     this.hooks = hooks;
     this.topicLimits = { maxLevels: config.maxTopicLevels, maxLength: config.maxTopicLength };
     this.sessionLimits = {
-      maxInflight: config.maxInflight,
       maxQueuedMessages: config.maxQueuedMessages,
       maxQueuedBytes: config.maxQueuedBytes,
       queueQos0: config.queueQos0,
@@ -80,58 +87,146 @@ export class BrokerCore {
   // ---- sessions ----
 
   /**
-   * Finds or makes the session for a CONNECT that was accepted; takes the client id over from a
-   * connection that holds it [MQTT-3.1.4-2].
+   * Finds or makes the session for an accepted CONNECT. A connection holding the client id is closed
+   * first [MQTT-3.1.4-2], as if its network connection had gone (so its session may end with it).
    */
-  openSession(clientId: string, clean: boolean): { session: Session; present: boolean } {
+  openSession(
+    clientId: string,
+    cleanStart: boolean,
+    expiryInterval: number,
+  ): { session: Session; present: boolean } {
+    const held = this.sessions.get(clientId)?.output;
+    if (held instanceof Connection) held.takenOver();
     let session = this.sessions.get(clientId);
-    if (session !== undefined && session.output !== null) {
-      const previous = session.output as Connection;
-      session.detach();
-      previous.takenOver();
-    }
-    // A clean session never outlives its connection [MQTT-3.1.2-6], even one just taken over.
-    if (session !== undefined && (clean || session.clean)) {
+    if (session !== undefined && cleanStart) {
+      // [MQTT-3.1.2-6] / [MQTT-3.1.2-4] Clean Start discards the existing session.
       this.endSession(session);
       session = undefined;
     }
     const present = session !== undefined;
     if (session === undefined) {
-      session = new Session(clientId, clean, this.sessionLimits);
+      session = new Session(clientId, expiryInterval, this.sessionLimits);
       this.sessions.set(clientId, session);
+    } else {
+      session.expiryInterval = expiryInterval;
+      session.expiryTimer?.cancel();
+      session.expiryTimer = undefined;
+      const pending = session.pendingWill;
+      if (pending !== undefined) {
+        // [MQTT-3.1.3-9] the session resumed within the will delay: the will is not sent.
+        pending.timer.cancel();
+        session.pendingWill = undefined;
+      }
     }
     return { session, present };
   }
 
-  /** The session's connection is gone. */
-  sessionDetached(session: Session): void {
+  /**
+   * A session's connection is gone. Its will is published now or after its delay; its unconfirmed
+   * shared-subscription messages go to other members; the session ends now or after its expiry.
+   */
+  connectionEnded(session: Session, will: Will | undefined): void {
     session.detach();
-    if (session.clean) this.endSession(session);
+    if (will !== undefined) {
+      const delay = will.properties?.willDelayInterval ?? 0;
+      if (delay > 0 && session.expiryInterval > 0) {
+        const timer = Deadline.after(delay * 1000, () => {
+          session.pendingWill = undefined;
+          this.publishWill(will, session.clientId);
+        });
+        session.pendingWill = { will, timer };
+      } else {
+        this.publishWill(will, session.clientId);
+      }
+    }
+    this.redistribute(session);
+    if (session.expiryInterval === 0) {
+      this.endSession(session);
+    } else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = Deadline.after(session.expiryInterval * 1000, () => {
+        if (session.output === null) this.endSession(session);
+      });
+    }
   }
 
+  /** The session ends: a will still waiting is published now [MQTT-3.1.3-9], everything else goes. */
   private endSession(session: Session): void {
-    for (const filter of session.subscriptions.keys()) this.subscriptions.remove(filter, session);
+    const pending = session.pendingWill;
+    if (pending !== undefined) {
+      pending.timer.cancel();
+      session.pendingWill = undefined;
+      this.publishWill(pending.will, session.clientId);
+    }
+    for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
+    this.redistribute(session);
     session.reset();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
-  subscribe(session: Session, filter: string, qos: QoS, options: Subscription): void {
-    const entry: SessionSubscription = { filter, qos, options };
+  /** Gives another group member the shared-subscription messages this session did not confirm. */
+  private redistribute(session: Session): void {
+    for (const delivery of session.takeShared()) {
+      const group = delivery.shared!;
+      const target = group.pick(this.config.sharedSubscriptionStrategy, session) ?? session;
+      const subscription = group.subscriptions.get(target);
+      const qos = subscription === undefined ? delivery.qos : minQos(delivery.message.qos, subscription.qos);
+      const ids = subscription?.identifier === undefined ? undefined : [subscription.identifier];
+      if (!target.deliver(delivery.message, qos, delivery.retain, ids, group)) this.stats.messagesDropped++;
+    }
+  }
+
+  /** Adds or replaces a subscription; true when it is new (MQTT 5 Retain Handling 1 needs that). */
+  subscribe(
+    session: Session,
+    filter: string,
+    options: Subscription,
+    identifier: number | undefined,
+  ): boolean {
+    const shared = parseShared(filter);
+    let group: SharedGroup | undefined;
+    if (shared !== null) {
+      group = this.sharedGroups.get(filter);
+      if (group === undefined) {
+        group = new SharedGroup(filter, shared.group, shared.filter);
+        this.sharedGroups.set(filter, group);
+        this.sharedSubscriptions.add(shared.filter, group, group);
+      }
+    }
+    const entry: SessionSubscription = { filter, qos: options.qos, options, identifier, shared: group };
+    const isNew = !session.subscriptions.has(filter);
     session.subscriptions.set(filter, entry);
-    this.subscriptions.add(filter, session, entry);
+    if (group !== undefined) group.add(session, entry);
+    else this.subscriptions.add(filter, session, entry);
+    return isNew;
   }
 
   unsubscribe(session: Session, filter: string): boolean {
-    if (!session.subscriptions.delete(filter)) return false;
-    this.subscriptions.remove(filter, session);
+    const entry = session.subscriptions.get(filter);
+    if (entry === undefined) return false;
+    session.subscriptions.delete(filter);
+    const group = entry.shared;
+    if (group === undefined) {
+      this.subscriptions.remove(filter, session);
+    } else if (group.remove(session)) {
+      this.sharedGroups.delete(filter);
+      this.sharedSubscriptions.remove(group.filter, group);
+    }
     return true;
   }
 
   /** Retained messages matching a new subscription, with the retain flag set [MQTT-3.3.1-8]. */
-  sendRetained(session: Session, filter: string, qos: QoS): void {
-    this.retained.match(filter, (_topic, message) => {
-      if (!session.deliver(message, minQos(message.qos, qos), true)) this.stats.messagesDropped++;
+  sendRetained(session: Session, filter: string, qos: QoS, identifier: number | undefined): void {
+    const now = Date.now();
+    const ids = identifier === undefined ? undefined : [identifier];
+    const stale: string[] = [];
+    this.retained.match(filter, (topic, message) => {
+      if (expired(message, now)) {
+        stale.push(topic);
+        return;
+      }
+      if (!session.deliver(message, minQos(message.qos, qos), true, ids)) this.stats.messagesDropped++;
     });
+    for (const topic of stale) this.retained.delete(topic);
   }
 
   // ---- messages ----
@@ -170,11 +265,13 @@ export class BrokerCore {
     } finally {
       this.routing = false;
       this.routingFrom = null;
+      this.current = undefined;
     }
   }
 
   private routeOne(message: Message, from: Connection | null): void {
     this.routingFrom = from;
+    this.current = message;
     this.epoch++;
     const matched = this.matched;
     this.subscriptions.match(message.topic, this.onMatch);
@@ -182,30 +279,71 @@ export class BrokerCore {
     const qos = message.qos;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i]!;
-      const granted = session.matchQos;
       // [MQTT-3.8.4-6] delivered at the lower of the published and the granted QoS.
-      if (!session.deliver(message, minQos(qos, granted), false)) stats.messagesDropped++;
+      if (!session.deliver(message, minQos(qos, session.matchQos), session.matchRetain, session.matchIds)) {
+        stats.messagesDropped++;
+      }
+      session.matchIds = undefined;
     }
     matched.length = 0;
+    if (this.sharedGroups.size > 0) this.routeShared(message);
+  }
+
+  private routeShared(message: Message): void {
+    const groups = this.matchedGroups;
+    this.sharedSubscriptions.match(message.topic, this.onSharedMatch);
+    const strategy = this.config.sharedSubscriptionStrategy;
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!;
+      const member = group.pick(strategy);
+      const subscription = member === undefined ? undefined : group.subscriptions.get(member);
+      if (member === undefined || subscription === undefined) continue;
+      const retain = subscription.options.retainAsPublished === true && message.retain;
+      const ids = subscription.identifier === undefined ? undefined : [subscription.identifier];
+      if (!member.deliver(message, minQos(message.qos, subscription.qos), retain, ids, group)) {
+        this.stats.messagesDropped++;
+      }
+    }
+    groups.length = 0;
   }
 
   private readonly onMatch = (session: Session, subscription: SessionSubscription): void => {
+    const message = this.current!;
+    const options = subscription.options;
+    // [MQTT-3.8.3-3] No Local: not to the connection that published it.
+    if (options.noLocal === true && message.origin === session.clientId) return;
+    // [MQTT-3.3.1-12/13] Retain As Published keeps the flag; otherwise it is cleared [MQTT-3.3.1-9].
+    const retain = options.retainAsPublished === true && message.retain;
+    const id = subscription.identifier;
     if (session.matchEpoch !== this.epoch) {
       session.matchEpoch = this.epoch;
       session.matchQos = subscription.qos;
+      session.matchRetain = retain;
+      session.matchIds = id === undefined ? undefined : [id];
       this.matched.push(session);
-    } else if (subscription.qos > session.matchQos) {
-      session.matchQos = subscription.qos;
+    } else {
+      if (subscription.qos > session.matchQos) session.matchQos = subscription.qos;
+      if (retain) session.matchRetain = true;
+      if (id !== undefined) {
+        if (session.matchIds === undefined) session.matchIds = [id];
+        else session.matchIds.push(id);
+      }
     }
   };
 
-  /** Publishes a client's will [MQTT-3.1.2-8], with its QoS and retain flag. */
+  private readonly onSharedMatch = (group: SharedGroup): void => {
+    this.matchedGroups.push(group);
+  };
+
+  /** Publishes a client's will [MQTT-3.1.2-8], with its QoS, retain flag and properties. */
   publishWill(will: Will, clientId: string): void {
     this.log.debug({ clientId, topic: will.topic }, 'publishing will');
-    this.publish(
-      createMessage(will.topic, will.payload, will.qos, will.retain, will.properties, clientId),
-      null,
-    );
+    let properties = will.properties;
+    if (properties?.willDelayInterval !== undefined) {
+      const { willDelayInterval: _delay, ...rest } = properties;
+      properties = rest;
+    }
+    this.publish(createMessage(will.topic, will.payload, will.qos, will.retain, properties, clientId), null);
   }
 
   private publishSys(): void {
@@ -225,6 +363,10 @@ export class BrokerCore {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     clearInterval(this.sysTimer);
+    for (const session of this.sessions.values()) {
+      session.expiryTimer?.cancel();
+      session.pendingWill?.timer.cancel();
+    }
     this.closing = new Promise<void>((resolve) => {
       if (this.connections.size === 0) return resolve();
       const timer = setTimeout(() => {

@@ -13,19 +13,14 @@
  * why, publishes the will where the spec says so, and closes only this connection.
  */
 import type { Logger } from 'pino';
-import {
-  CodecError,
-  Decoder,
-  encode,
-  encodePublishHead,
-  type Packet,
-  type ProtocolVersion,
-  type Will,
-} from '../codec/index.js';
+import { CodecError, Decoder, encode, type Packet, type ProtocolVersion, type Will } from '../codec/index.js';
 import type { BrokerCore } from './broker.js';
+import { CLOSE_REASONS, type CloseCode } from './errors.js';
 import { dispatch } from './handlers/index.js';
+import type { EnhancedAuthResult } from './hooks.js';
 import type { Link, LinkHandler } from './link.js';
 import { qos0Frame } from './message.js';
+import { type OutboundAliases, publishHead } from './outbound.js';
 import type { Delivery } from './queue.js';
 import type { Session, SessionOutput } from './session.js';
 
@@ -45,6 +40,21 @@ export class Connection implements LinkHandler, SessionOutput {
   session: Session | null = null;
   will: Will | undefined;
   keepAlive = 0;
+  /** Most unacknowledged QoS 1/2 PUBLISH to this client: maxInflight, or its Receive Maximum. */
+  inflightLimit: number;
+  /** Largest packet accepted from the client (its listener's maxPacketSize). */
+  readonly maxIncomingPacket: number;
+  /** Largest packet the client accepts (MQTT 5 Maximum Packet Size) [MQTT-3.1.2-24]. */
+  maxOutgoingPacket = Number.POSITIVE_INFINITY;
+  /** Topic aliases this connection's client set (inbound) and midge assigned (outbound). */
+  aliasesIn: Map<number, string> | undefined;
+  aliasesOut: OutboundAliases | undefined;
+  /** MQTT 5 Session Expiry Interval given in CONNECT (for the DISCONNECT rule [MQTT-3.14.2-2]). */
+  connectSessionExpiry = 0;
+  /** MQTT 5 enhanced authentication in progress or done: its method and step count. */
+  auth: { method: string; step: number; reauthenticating: boolean } | undefined;
+  /** Where the next enhanced-authentication step's result goes while an exchange is open. */
+  onAuthResult: ((result: EnhancedAuthResult) => void) | undefined;
   private readonly decoder;
   private lastActivity = Date.now();
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -68,8 +78,10 @@ export class Connection implements LinkHandler, SessionOutput {
     this.link = link;
     this.log = broker.log.child({ remote: `${link.info.remoteAddress}:${link.info.remotePort}` });
     this.decoder = new Decoder({ maxPacketSize });
+    this.maxIncomingPacket = maxPacketSize;
+    this.inflightLimit = broker.config.maxInflight;
     this.connectTimer = setTimeout(() => {
-      this.fail('no CONNECT within connectTimeout', 'CONNECT_TIMEOUT');
+      this.fail('not connected within connectTimeout', 'CONNECT_TIMEOUT');
     }, broker.config.connectTimeout);
     this.connectTimer.unref();
     link.attach(this);
@@ -128,7 +140,7 @@ export class Connection implements LinkHandler, SessionOutput {
       this.fail(error.message, error.code);
       return;
     }
-    this.fail(error.message, error.code);
+    this.fail(error.message, error.code, error.reasonCode);
   }
 
   /** Stops running handlers (the decoder keeps what arrives) until `release`. */
@@ -159,11 +171,6 @@ export class Connection implements LinkHandler, SessionOutput {
     if (keepAlive > 0) this.armKeepAlive(keepAlive * 1500);
   }
 
-  connectReceived(): void {
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-  }
-
   private armKeepAlive(ms: number): void {
     this.keepAliveTimer = setTimeout(() => {
       if (this.state === 'closed') return;
@@ -181,46 +188,42 @@ export class Connection implements LinkHandler, SessionOutput {
   }
 
   /**
-   * Closes this connection for a reason other than a clean DISCONNECT: one log line, the will is
-   * published (it was not discarded by DISCONNECT), and the link is flushed and closed.
+   * Closes this connection for a reason other than a clean DISCONNECT: one log line, an MQTT 5
+   * client is told why (DISCONNECT with the reason code, [MQTT-4.13.2-1]), the will is published
+   * (it was not discarded by DISCONNECT), and the link is flushed and closed.
    */
-  fail(reason: string, code: string): void {
+  fail(reason: string, code: CloseCode, reasonCode: number = CLOSE_REASONS[code].reasonCode): void {
     if (this.state === 'closed') return;
     this.log.info({ clientId: this.clientId || undefined, code }, `closing connection: ${reason}`);
-    this.close(true);
+    this.close(true, reasonCode);
   }
 
-  /** A clean DISCONNECT from the client: the will is discarded [MQTT-3.1.2-10]. */
-  disconnected(): void {
-    this.will = undefined;
-    this.close(false);
+  /** A DISCONNECT from the client: the will is discarded [MQTT-3.1.2-10], unless it asked for it (0x04). */
+  disconnected(keepWill: boolean): void {
+    if (!keepWill) this.will = undefined;
+    this.close(true, undefined);
   }
 
   /** Another connection took this client id over [MQTT-3.1.4-2]. */
   takenOver(): void {
-    this.log.info(
-      { clientId: this.clientId },
-      'closing connection: client id taken over by a new connection',
-    );
-    this.session = null; // the session now belongs to the new connection
-    this.close(true);
+    this.fail('client id taken over by a new connection', 'SESSION_TAKEN_OVER');
   }
 
   /** Broker shutdown: close without publishing the will. */
   shutdown(): void {
     this.will = undefined;
-    this.close(false);
+    this.close(false, CLOSE_REASONS.SERVER_SHUTTING_DOWN.reasonCode);
   }
 
-  private close(publishWill: boolean): void {
+  private close(publishWill: boolean, reasonCode: number | undefined): void {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    if (reasonCode !== undefined && wasConnected && this.version === 5) {
+      this.link.write(encode({ type: 'disconnect', reasonCode }, 5));
+    }
     this.link.end();
-    this.cleanup();
-    const will = this.will;
-    this.will = undefined;
-    if (publishWill && wasConnected && will !== undefined) this.broker.publishWill(will, this.clientId);
+    this.cleanup(publishWill && wasConnected ? this.will : undefined);
   }
 
   onClose(): void {
@@ -228,15 +231,13 @@ export class Connection implements LinkHandler, SessionOutput {
       const wasConnected = this.state === 'connected';
       this.state = 'closed';
       this.log.debug({ clientId: this.clientId || undefined }, 'connection lost');
-      this.cleanup();
-      const will = this.will;
-      this.will = undefined;
-      if (wasConnected && will !== undefined) this.broker.publishWill(will, this.clientId);
+      this.cleanup(wasConnected ? this.will : undefined);
     }
     this.broker.connectionClosed(this);
   }
 
-  private cleanup(): void {
+  private cleanup(will: Will | undefined): void {
+    this.will = undefined;
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepAliveTimer);
     clearTimeout(this.drainTimer);
@@ -246,7 +247,8 @@ export class Connection implements LinkHandler, SessionOutput {
     this.blockers.clear();
     const session = this.session;
     this.session = null;
-    if (session !== null && session.output === this) this.broker.sessionDetached(session);
+    if (session !== null && session.output === this) this.broker.connectionEnded(session, will);
+    else if (will !== undefined) this.broker.publishWill(will, this.clientId);
   }
 
   // ---- output ----
@@ -269,30 +271,39 @@ export class Connection implements LinkHandler, SessionOutput {
     return this.link.bufferedBytes < this.broker.config.maxQueuedBytes;
   }
 
-  sendPublish(delivery: Delivery, packetId: number, dup: boolean): void {
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean {
     const message = delivery.message;
     const stats = this.broker.stats;
-    stats.messagesSent++;
-    if (delivery.qos === 0 && !delivery.retain) {
-      this.write(qos0Frame(message));
-      return;
+    const v5 = this.version === 5;
+    if (
+      delivery.qos === 0 &&
+      !delivery.retain &&
+      (!v5 ||
+        (message.expiresAt === undefined &&
+          delivery.subscriptionIds === undefined &&
+          this.aliasesOut === undefined))
+    ) {
+      // Encode once, write many: the same bytes for every subscriber of this protocol family.
+      const frame = qos0Frame(message, v5);
+      if (frame.length > this.maxOutgoingPacket) return this.tooLarge();
+      stats.messagesSent++;
+      this.write(frame);
+      return true;
     }
-    const head = encodePublishHead(
-      {
-        type: 'publish',
-        topic: message.topic,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        dup,
-        packetId: delivery.qos > 0 ? packetId : undefined,
-      },
-      message.payload.length,
-      this.version,
-    );
+    const head = publishHead(this, delivery, packetId, dup);
+    if (head === undefined) return this.tooLarge();
+    stats.messagesSent++;
     stats.bytesSent += head.length + message.payload.length;
     this.link.write(head);
     this.link.write(message.payload);
     if (this.link.congested) this.congested();
+    return true;
+  }
+
+  /** [MQTT-3.1.2-25] a PUBLISH larger than the client's maximum is discarded as if it were sent. */
+  private tooLarge(): false {
+    this.broker.stats.messagesDropped++;
+    return false;
   }
 
   sendPubrel(packetId: number): void {

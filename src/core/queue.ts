@@ -8,13 +8,18 @@
  */
 import type { QoS } from '../codec/index.js';
 import type { Message } from './message.js';
+import type { SharedGroup } from './shared.js';
 
 export interface Delivery {
   message: Message;
   /** QoS the client receives it with: min(published, granted). */
   qos: QoS;
-  /** Retain flag on the wire (1 only for retained messages sent on subscribe). */
+  /** Retain flag on the wire (1 for retained messages sent on subscribe, or retain-as-published). */
   retain: boolean;
+  /** MQTT 5 subscription identifiers of the subscriptions it matched [MQTT-3.3.4-3]. */
+  subscriptionIds?: number[] | undefined;
+  /** The shared subscription group it was given through, if any: redistributed if this client goes. */
+  shared?: SharedGroup | undefined;
 }
 
 export function deliverySize(delivery: Delivery): number {
@@ -66,6 +71,24 @@ export class DeliveryQueue {
 
   peek(): Delivery | undefined {
     return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  /** Removes and returns the deliveries `predicate` selects, keeping the order of the rest. */
+  extract(predicate: (delivery: Delivery) => boolean): Delivery[] {
+    const taken: Delivery[] = [];
+    const kept: Delivery[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const delivery = this.items[i]!;
+      if (predicate(delivery)) {
+        taken.push(delivery);
+        this.bytes -= deliverySize(delivery);
+      } else {
+        kept.push(delivery);
+      }
+    }
+    this.items = kept;
+    this.head = 0;
+    return taken;
   }
 
   clear(): void {

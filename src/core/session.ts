@@ -1,64 +1,87 @@
 /**
- * A client's session: what outlives one network connection when the client asks for it
- * (Clean Session 0): subscriptions, outgoing QoS 1/2 in flight, queued deliveries, and the
- * identifiers of incoming QoS 2 messages awaiting PUBREL [MQTT-3.1.2-4].
+ * A client's session: what outlives one network connection when the client asks for it (3.1.1
+ * Clean Session 0, or an MQTT 5 Session Expiry Interval above 0): subscriptions, outgoing QoS 1/2 in
+ * flight, queued deliveries, the identifiers of incoming QoS 2 messages awaiting PUBREL
+ * [MQTT-3.1.2-4], and a will waiting out its delay.
  *
  * Invariants:
  * - Deliveries reach the client in the order they were routed: a delivery goes to the wire only when
  *   the queue is empty; otherwise it waits behind the queue.
- * - At most `maxInflight` QoS 1/2 deliveries are unacknowledged at any time.
+ * - At most `output.inflightLimit` QoS 1/2 deliveries are unacknowledged at any time: the broker's
+ *   maxInflight, lowered to the client's Receive Maximum for MQTT 5 [MQTT-3.3.4-9].
  * - While offline nothing is written; QoS 1/2 (and QoS 0 when configured) wait in the bounded queue.
+ * - An expired message is never sent [MQTT-3.3.2-5]; one already in flight is finished.
  */
-import type { QoS, Subscription } from '../codec/index.js';
+import type { QoS, Subscription, Will } from '../codec/index.js';
+import type { Deadline } from './deadline.js';
 import { Inflight, type Outgoing } from './inflight.js';
-import type { Message } from './message.js';
-import { ownPayload } from './message.js';
+import { expired, type Message, ownPayload } from './message.js';
 import { type Delivery, DeliveryQueue } from './queue.js';
+import type { SharedGroup } from './shared.js';
+
+/** Session Expiry Interval meaning "never" (MQTT 5.0 §3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
 
 /** What a session needs from the connection currently attached to it. */
 export interface SessionOutput {
+  /** Most unacknowledged QoS 1/2 deliveries this connection may have. */
+  readonly inflightLimit: number;
   /** False while the link is over its byte budget: QoS 0 deliveries are dropped then. */
   acceptsQos0(): boolean;
-  sendPublish(delivery: Delivery, packetId: number, dup: boolean): void;
+  /** Writes the PUBLISH; false when it was dropped as larger than the client accepts. */
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean;
   sendPubrel(packetId: number): void;
 }
 
 export interface SessionLimits {
-  maxInflight: number;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
   queueQos0: boolean;
 }
 
 export interface SessionSubscription {
+  /** The filter as subscribed (for a shared subscription, the whole `$share/...` string). */
   readonly filter: string;
   readonly qos: QoS;
   readonly options: Subscription;
+  /** MQTT 5 subscription identifier given in the SUBSCRIBE, if any. */
+  readonly identifier: number | undefined;
+  readonly shared: SharedGroup | undefined;
+}
+
+export interface PendingWill {
+  readonly will: Will;
+  readonly timer: Deadline;
 }
 
 export class Session {
   readonly clientId: string;
-  /** Clean Session 1: the session ends with the connection. */
-  clean: boolean;
+  /** Seconds the session outlives its connection; 0 ends it with the connection. */
+  expiryInterval: number;
   readonly subscriptions = new Map<string, SessionSubscription>();
   readonly inflight = new Inflight();
   readonly queue: DeliveryQueue;
   /** Incoming QoS 2 packet ids whose PUBLISH was received and whose PUBREL was not yet. */
   readonly awaitingRelease = new Set<number>();
   output: SessionOutput | null = null;
+  expiryTimer: Deadline | undefined;
+  /** A will waiting out its Will Delay Interval after the connection went [MQTT-3.1.3-9]. */
+  pendingWill: PendingWill | undefined;
   /** Route-time scratch: the broker marks matched sessions to deliver once per PUBLISH. */
   matchEpoch = 0;
   matchQos: QoS = 0;
+  matchRetain = false;
+  matchIds: number[] | undefined;
   /** Messages dropped for this client: queue full, or QoS 0 to a congested link. */
   droppedQos0 = 0;
 
   constructor(
     clientId: string,
-    clean: boolean,
+    expiryInterval: number,
     private readonly limits: SessionLimits,
   ) {
     this.clientId = clientId;
-    this.clean = clean;
+    this.expiryInterval = expiryInterval;
     this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes);
   }
 
@@ -67,12 +90,18 @@ export class Session {
   }
 
   /** Hands a delivery to the client now, or queues it (bounded); false when it was dropped. */
-  deliver(message: Message, qos: QoS, retain: boolean): boolean {
+  deliver(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds?: number[],
+    shared?: SharedGroup,
+  ): boolean {
     const output = this.output;
     if (qos === 0) {
       if (output !== null) {
         if (output.acceptsQos0()) {
-          output.sendPublish({ message, qos, retain }, 0, false);
+          output.sendPublish({ message, qos, retain, subscriptionIds }, 0, false);
           return true;
         }
         this.droppedQos0++;
@@ -80,16 +109,21 @@ export class Session {
       }
       if (!this.limits.queueQos0) return false;
       ownPayload(message);
-      return this.queue.push({ message, qos, retain });
+      return this.queue.push({ message, qos, retain, subscriptionIds });
     }
     ownPayload(message);
-    const delivery: Delivery = { message, qos, retain };
-    if (output !== null && this.queue.length === 0 && this.inflight.size < this.limits.maxInflight) {
-      const entry = this.inflight.add(delivery);
-      output.sendPublish(delivery, entry.packetId, false);
+    const delivery: Delivery = { message, qos, retain, subscriptionIds, shared };
+    if (output !== null && this.queue.length === 0 && this.inflight.size < output.inflightLimit) {
+      this.send(output, delivery);
       return true;
     }
     return this.queue.push(delivery);
+  }
+
+  /** Takes a packet id and writes; a PUBLISH too large for the client counts as completed [MQTT-3.1.2-25]. */
+  private send(output: SessionOutput, delivery: Delivery): void {
+    const entry = this.inflight.add(delivery);
+    if (!output.sendPublish(delivery, entry.packetId, false)) this.inflight.delete(entry.packetId);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for `packetId` completes that delivery. */
@@ -112,8 +146,9 @@ export class Session {
     this.output = output;
     // [MQTT-4.4.0-1] resend unacknowledged PUBLISH (DUP=1) and PUBREL, in their original order.
     for (const entry of this.inflight.values()) {
-      if (entry.state === 'publish') output.sendPublish(entry.delivery, entry.packetId, true);
-      else output.sendPubrel(entry.packetId);
+      if (entry.state === 'pubrel') output.sendPubrel(entry.packetId);
+      else if (!output.sendPublish(entry.delivery, entry.packetId, true))
+        this.inflight.delete(entry.packetId);
     }
     this.drainQueue();
   }
@@ -126,21 +161,39 @@ export class Session {
   drainQueue(): void {
     const output = this.output;
     if (output === null) return;
-    const max = this.limits.maxInflight;
+    const now = Date.now();
     let delivery = this.queue.peek();
     while (delivery !== undefined) {
-      if (delivery.qos === 0) {
+      if (expired(delivery.message, now)) {
+        this.queue.shift();
+      } else if (delivery.qos === 0) {
         this.queue.shift();
         if (output.acceptsQos0()) output.sendPublish(delivery, 0, false);
         else this.droppedQos0++;
       } else {
-        if (this.inflight.size >= max) return;
+        if (this.inflight.size >= output.inflightLimit) return;
         this.queue.shift();
-        const entry = this.inflight.add(delivery);
-        output.sendPublish(delivery, entry.packetId, false);
+        this.send(output, delivery);
       }
       delivery = this.queue.peek();
     }
+  }
+
+  /**
+   * Removes the QoS 1/2 deliveries given through shared subscriptions that the client has not
+   * confirmed (queued, or sent without PUBACK/PUBREC), for another member of the group to take.
+   */
+  takeShared(): Delivery[] {
+    const taken: Delivery[] = [];
+    for (const entry of [...this.inflight.values()]) {
+      if (entry.delivery.shared !== undefined && entry.state === 'publish') {
+        this.inflight.delete(entry.packetId);
+        taken.push(entry.delivery);
+      }
+    }
+    for (const delivery of this.queue.extract((d) => d.shared !== undefined && d.qos > 0))
+      taken.push(delivery);
+    return taken;
   }
 
   /** Everything held for the client is discarded (clean session, or session end). */
@@ -149,5 +202,7 @@ export class Session {
     this.inflight.clear();
     this.queue.clear();
     this.awaitingRelease.clear();
+    this.expiryTimer?.cancel();
+    this.expiryTimer = undefined;
   }
 }

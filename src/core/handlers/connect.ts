@@ -1,35 +1,45 @@
 /**
- * CONNECT → CONNACK (MQTT 3.1.1 §3.1, §3.2): client identifier rules, will validation,
- * authentication through the hook, session take-over and resume.
+ * CONNECT → CONNACK (MQTT 3.1.1 §3.1–3.2, MQTT 5.0 §3.1–3.2): client identifier rules, will
+ * validation, authentication (the hook, or MQTT 5 enhanced authentication), session take-over and
+ * resume, and the CONNACK properties that tell an MQTT 5 client the truth about this broker.
  */
 import { randomBytes } from 'node:crypto';
-import { ConnackReturnCode, type ConnectPacket } from '../../codec/index.js';
+import { ConnackReturnCode, type ConnectPacket, type Properties, ReasonCode } from '../../codec/index.js';
 import { validateTopicName } from '../../topic/index.js';
 import type { Connection } from '../connection.js';
+import type { AuthenticateResult } from '../hooks.js';
+import { OutboundAliases } from '../outbound.js';
+import { NEVER_EXPIRES } from '../session.js';
+import { beginEnhancedAuth } from './auth.js';
+
+/** Refusal codes: the 3.1.1 return code and the MQTT 5 reason code for the same outcome. */
+const REFUSAL = {
+  identifier: [ConnackReturnCode.IdentifierRejected, ReasonCode.ClientIdentifierNotValid],
+  credentials: [ConnackReturnCode.BadUsernameOrPassword, ReasonCode.BadUserNameOrPassword],
+  notAuthorized: [ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized],
+  unavailable: [ConnackReturnCode.ServerUnavailable, ReasonCode.ServerUnavailable],
+} as const;
 
 export function handleConnect(connection: Connection, packet: ConnectPacket): void {
   const broker = connection.broker;
-  connection.connectReceived();
+  // connectTimeout keeps running until CONNACK: it bounds authentication too.
   connection.version = packet.protocolVersion;
-  if (packet.protocolVersion === 5) {
-    // MQTT 5 is not served yet: 0x84 Unsupported Protocol Version, in the MQTT 5 CONNACK form.
-    connection.send({ type: 'connack', sessionPresent: false, reasonCode: 0x84 });
-    connection.fail('MQTT 5 is not supported', 'UNSUPPORTED_PROTOCOL_VERSION');
-    return;
-  }
+  const v5 = packet.protocolVersion === 5;
 
   let clientId = packet.clientId;
+  let assigned = false;
   if (clientId.length === 0) {
-    if (packet.protocolVersion === 3 || !packet.clean) {
-      // [MQTT-3.1.3-8] a zero-byte id needs Clean Session 1 (and 3.1 had no zero-byte ids at all).
-      refuse(connection, ConnackReturnCode.IdentifierRejected, 'empty client id without clean session');
+    if (packet.protocolVersion === 3 || (!v5 && !packet.clean)) {
+      // [MQTT-3.1.3-8] a zero-byte id needs Clean Session 1 in 3.1.1 (and 3.1 had none at all).
+      refuse(connection, REFUSAL.identifier, 'empty client id without clean session');
       return;
     }
-    // [MQTT-3.1.3-6] the server assigns a unique id.
+    // [MQTT-3.1.3-6] the server assigns a unique id; MQTT 5 tells the client [MQTT-3.2.2-16].
     clientId = `midge-${randomBytes(9).toString('base64url')}`;
+    assigned = true;
   } else if (Buffer.byteLength(clientId) > broker.config.maxClientIdLength) {
     // [MQTT-3.1.3-5] the server may refuse ids beyond what it allows (here: maxClientIdLength).
-    refuse(connection, ConnackReturnCode.IdentifierRejected, 'client id longer than maxClientIdLength');
+    refuse(connection, REFUSAL.identifier, 'client id longer than maxClientIdLength');
     return;
   }
   connection.clientId = clientId;
@@ -39,12 +49,18 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     const problem = validateTopicName(packet.will.topic, broker.topicLimits);
     if (problem !== null) {
       // [MQTT-3.1.2-9] the will topic must be a valid topic name.
-      connection.fail(`invalid will topic: ${problem}`, 'INVALID_TOPIC');
+      if (v5) refuse(connection, [0, ReasonCode.TopicNameInvalid], `invalid will topic: ${problem}`);
+      else connection.fail(`invalid will topic: ${problem}`, 'INVALID_TOPIC');
       return;
     }
   }
 
   connection.state = 'connecting';
+  const method = packet.properties?.authenticationMethod;
+  if (v5 && method !== undefined) {
+    beginEnhancedAuth(connection, packet, method, () => accept(connection, packet, clientId, assigned));
+    return;
+  }
   connection.hold();
   const verdict = broker.authenticate({
     clientId,
@@ -52,46 +68,106 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     password: packet.password,
     remoteAddress: connection.link.info.remoteAddress,
     transport: connection.link.info.transport,
+    protocolVersion: packet.protocolVersion,
   });
-  const finish = (result: boolean | { returnCode: 4 | 5 }) => {
+  const finish = (result: AuthenticateResult) => {
     if (connection.state !== 'connecting') return;
     connection.release();
-    if (result !== true) {
-      const code = result === false ? ConnackReturnCode.NotAuthorized : result.returnCode;
-      refuse(connection, code, 'authentication failed');
-      return;
+    if (result === true) {
+      accept(connection, packet, clientId, assigned);
+    } else if (result === false) {
+      refuse(connection, REFUSAL.notAuthorized, 'authentication failed');
+    } else if ('reasonCode' in result) {
+      refuse(connection, [ConnackReturnCode.NotAuthorized, result.reasonCode], 'authentication failed');
+    } else {
+      refuse(
+        connection,
+        result.returnCode === 4 ? REFUSAL.credentials : REFUSAL.notAuthorized,
+        'authentication failed',
+      );
     }
-    accept(connection, packet, clientId);
   };
   if (verdict instanceof Promise) {
     verdict.then(finish, (error: unknown) => {
       connection.log.error({ err: error }, 'authenticate hook failed');
       if (connection.state !== 'connecting') return;
       connection.release();
-      refuse(connection, ConnackReturnCode.ServerUnavailable, 'authenticate hook failed');
+      refuse(connection, REFUSAL.unavailable, 'authenticate hook failed');
     });
   } else {
     finish(verdict);
   }
 }
 
-function accept(connection: Connection, packet: ConnectPacket, clientId: string): void {
+/** Authentication passed: take or make the session, answer CONNACK, start the session's flow. */
+export function accept(
+  connection: Connection,
+  packet: ConnectPacket,
+  clientId: string,
+  assigned: boolean,
+  authData?: Buffer,
+): void {
   const broker = connection.broker;
-  const { session, present } = broker.openSession(clientId, packet.clean);
+  const config = broker.config;
+  const v5 = packet.protocolVersion === 5;
+  const requested = packet.properties ?? {};
+  // 3.1.1: Clean Session 0 keeps the session without end; MQTT 5 says how long (0 = with the connection).
+  const wanted = v5 ? (requested.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  const expiry = Math.min(wanted, config.maxSessionExpiryInterval);
+  connection.connectSessionExpiry = expiry;
+
+  let keepAlive = packet.keepAlive;
+  let serverKeepAlive: number | undefined;
+  if (v5 && config.maxKeepAlive < 65535 && (keepAlive === 0 || keepAlive > config.maxKeepAlive)) {
+    // [MQTT-3.2.2-21] the client must use the Server Keep Alive instead of its own.
+    keepAlive = config.maxKeepAlive;
+    serverKeepAlive = keepAlive;
+  }
+
+  if (v5) {
+    connection.inflightLimit = Math.min(config.maxInflight, requested.receiveMaximum ?? 65535);
+    if (requested.maximumPacketSize !== undefined) connection.maxOutgoingPacket = requested.maximumPacketSize;
+    const aliasMax = Math.min(requested.topicAliasMaximum ?? 0, config.topicAliasMaximum);
+    if (aliasMax > 0) connection.aliasesOut = new OutboundAliases(aliasMax);
+  }
+
+  const { session, present } = broker.openSession(clientId, packet.clean, expiry);
   if (packet.will !== undefined) {
     const will = packet.will;
     will.payload = Buffer.from(will.payload); // kept for the life of the connection
     connection.will = will;
   }
+
+  let properties: Properties | undefined;
+  if (v5) {
+    properties = {
+      maximumPacketSize: connection.maxIncomingPacket,
+      topicAliasMaximum: config.topicAliasMaximum,
+    };
+    if (expiry !== wanted) properties.sessionExpiryInterval = expiry;
+    if (config.receiveMaximum < 65535) properties.receiveMaximum = config.receiveMaximum;
+    if (assigned) properties.assignedClientIdentifier = clientId;
+    if (serverKeepAlive !== undefined) properties.serverKeepAlive = serverKeepAlive;
+    if (!config.sharedSubscriptions) properties.sharedSubscriptionAvailable = 0;
+    if (requested.requestResponseInformation === 1) {
+      properties.responseInformation = `${config.responseInformationPrefix}${clientId}`;
+    }
+    if (connection.auth !== undefined) {
+      properties.authenticationMethod = connection.auth.method;
+      if (authData !== undefined) properties.authenticationData = authData;
+    }
+  }
   // [MQTT-3.2.2-1..3] session present only when a stored session is resumed.
-  connection.send({ type: 'connack', sessionPresent: present, reasonCode: ConnackReturnCode.Accepted });
-  connection.established(session, packet.keepAlive);
-  connection.log.debug({ clientId, clean: packet.clean, present }, 'client connected');
+  connection.send({ type: 'connack', sessionPresent: present, reasonCode: 0, properties });
+  connection.established(session, keepAlive);
+  connection.log.debug({ clientId, version: packet.protocolVersion, present, expiry }, 'client connected');
   session.attach(connection);
 }
 
-function refuse(connection: Connection, returnCode: number, reason: string): void {
-  // [MQTT-3.2.2-4] a refusing CONNACK has session present 0; [MQTT-3.2.2-5] then the connection closes.
-  connection.send({ type: 'connack', sessionPresent: false, reasonCode: returnCode });
+/** Refuses the CONNECT with the version's code, then closes [MQTT-3.2.2-5]. */
+export function refuse(connection: Connection, codes: readonly [number, number], reason: string): void {
+  const v5 = connection.version === 5;
+  // [MQTT-3.2.2-4] a refusing CONNACK has session present 0.
+  connection.send({ type: 'connack', sessionPresent: false, reasonCode: v5 ? codes[1] : codes[0] });
   connection.fail(`connection refused: ${reason}`, 'CONNECT_REFUSED');
 }

@@ -2,7 +2,9 @@
 import type { Packet } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks.js';
+import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
+import { handleDisconnect } from './disconnect.js';
 import { handlePublish } from './publish.js';
 import { handleSubscribe } from './subscribe.js';
 import { handleUnsubscribe } from './unsubscribe.js';
@@ -11,6 +13,10 @@ export function dispatch(connection: Connection, packet: Packet): void {
   if (connection.state !== 'connected') {
     if (packet.type === 'connect' && connection.state === 'new') {
       handleConnect(connection, packet);
+      return;
+    }
+    if (packet.type === 'auth' && connection.state === 'connecting') {
+      handleAuth(connection, packet);
       return;
     }
     // [MQTT-3.1.0-1] the first packet from a client must be CONNECT.
@@ -44,14 +50,17 @@ export function dispatch(connection: Connection, packet: Packet): void {
       connection.sendPingresp();
       return;
     case 'disconnect':
-      connection.disconnected();
+      handleDisconnect(connection, packet);
+      return;
+    case 'auth':
+      handleAuth(connection, packet);
       return;
     case 'connect':
       // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
       connection.fail('second CONNECT', 'PROTOCOL_ERROR');
       return;
     default:
-      // CONNACK, SUBACK, UNSUBACK, PINGRESP go from server to client only; AUTH is MQTT 5.
+      // CONNACK, SUBACK, UNSUBACK, PINGRESP go from server to client only.
       connection.fail(`unexpected ${packet.type.toUpperCase()} from a client`, 'PROTOCOL_ERROR');
   }
 }

@@ -1,12 +1,22 @@
-/** Inbound PUBLISH (MQTT 3.1.1 §3.3, §4.3): validation, routing, and the QoS 1/2 acknowledgements. */
-import type { PublishPacket } from '../../codec/index.js';
+/**
+ * Inbound PUBLISH (MQTT 3.1.1 §3.3, MQTT 5.0 §3.3): topic aliases, validation, routing, and the QoS
+ * 1/2 acknowledgements (with MQTT 5 reason codes).
+ */
+import { isUtf8 } from 'node:buffer';
+import { type PublishPacket, ReasonCode } from '../../codec/index.js';
 import { validateTopicName } from '../../topic/index.js';
 import type { Connection } from '../connection.js';
 import { createMessage } from '../message.js';
 
 export function handlePublish(connection: Connection, packet: PublishPacket): void {
   const broker = connection.broker;
-  const topic = packet.topic;
+  const properties = packet.properties;
+  let topic = packet.topic;
+  if (properties?.topicAlias !== undefined) {
+    const resolved = resolveAlias(connection, topic, properties.topicAlias);
+    if (resolved === undefined) return;
+    topic = resolved;
+  }
   const problem = validateTopicName(topic, broker.topicLimits);
   if (problem !== null) {
     // [MQTT-3.3.2-2] no wildcards in a topic name; other invalid names are protocol errors too.
@@ -14,15 +24,28 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     return;
   }
   broker.stats.messagesReceived++;
+  const packetId = packet.packetId ?? 0;
+  // [MQTT-3.3.2-4] the receiver may check a payload that claims to be UTF-8; midge does, and
+  // refuses it with 0x99 rather than pass on what the subscribers were promised is text.
+  if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
+    connection.log.debug(
+      { clientId: connection.clientId, topic },
+      'payload is not the UTF-8 it claims to be',
+    );
+    if (packet.qos === 1)
+      connection.send({ type: 'puback', packetId, reasonCode: ReasonCode.PayloadFormatInvalid });
+    else if (packet.qos === 2)
+      connection.send({ type: 'pubrec', packetId, reasonCode: ReasonCode.PayloadFormatInvalid });
+    return;
+  }
   const message = createMessage(
     topic,
     packet.payload,
     packet.qos,
     packet.retain,
-    undefined,
+    properties,
     connection.clientId,
   );
-  const packetId = packet.packetId ?? 0;
   switch (packet.qos) {
     case 0:
       broker.publish(message, connection);
@@ -36,6 +59,11 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       const pending = connection.session!.awaitingRelease;
       // [MQTT-4.3.3-2] a PUBLISH with an id awaiting PUBREL is a duplicate: acknowledge, do not route.
       if (!pending.has(packetId)) {
+        if (pending.size >= broker.config.receiveMaximum && connection.version === 5) {
+          // [MQTT-3.3.4-8] more unacknowledged QoS 2 than the Receive Maximum the broker announced.
+          connection.fail('receive maximum exceeded', 'RECEIVE_MAXIMUM_EXCEEDED');
+          return;
+        }
         pending.add(packetId);
         broker.publish(message, connection);
       }
@@ -43,4 +71,25 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       return;
     }
   }
+}
+
+/** The topic a PUBLISH with a Topic Alias stands for; undefined when the connection was closed. */
+function resolveAlias(connection: Connection, topic: string, alias: number): string | undefined {
+  if (alias === 0 || alias > connection.broker.config.topicAliasMaximum) {
+    // [MQTT-3.3.2-8/9] 0 and values above the Topic Alias Maximum the broker sent are invalid.
+    connection.fail(`topic alias ${alias} out of range`, 'TOPIC_ALIAS_INVALID');
+    return undefined;
+  }
+  connection.aliasesIn ??= new Map();
+  if (topic.length > 0) {
+    // [MQTT-3.3.2-12] a topic with an alias (re)defines the alias for this connection.
+    connection.aliasesIn.set(alias, topic);
+    return topic;
+  }
+  const known = connection.aliasesIn.get(alias);
+  if (known === undefined) {
+    connection.fail(`topic alias ${alias} was never defined`, 'PROTOCOL_ERROR');
+    return undefined;
+  }
+  return known;
 }
