@@ -2,7 +2,14 @@
 export type { BrokerConfig, ConfigInput, ListenerConfig, LogLevel } from './config/schema.js';
 export { DEFAULT_CONFIG } from './config/schema.js';
 export { ConfigError } from './config/validate.js';
-export type { AuthenticateRequest, AuthenticateResult, Hooks } from './core/hooks.js';
+export type {
+  AuthenticateRequest,
+  AuthenticateResult,
+  EnhancedAuthentication,
+  EnhancedAuthRequest,
+  EnhancedAuthResult,
+  Hooks,
+} from './core/hooks.js';
 export { VERSION } from './core/sys.js';
 export type { Broker, BrokerOptions } from './server.js';
 export { createBroker } from './server.js';

@@ -1,5 +1,5 @@
 import type { ConfigInput } from '../../src/config/schema.js';
-import { type Broker, createBroker } from '../../src/index.js';
+import { type Broker, type BrokerOptions, createBroker } from '../../src/index.js';
 
 export interface TestBroker {
   broker: Broker;
@@ -9,14 +9,20 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** Starts a broker on a free loopback port with logging off; `overrides` change any config key. */
-export async function startBroker(overrides: ConfigInput = {}): Promise<TestBroker> {
-  const broker = createBroker({
-    logLevel: 'silent',
-    sysInterval: 0,
-    listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
-    ...overrides,
-  });
+/** Starts a broker on a free loopback port with logging off; `overrides` change any config key, `options` give hooks. */
+export async function startBroker(
+  overrides: ConfigInput = {},
+  options: BrokerOptions = {},
+): Promise<TestBroker> {
+  const broker = createBroker(
+    {
+      logLevel: 'silent',
+      sysInterval: 0,
+      listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
+      ...overrides,
+    },
+    options,
+  );
   const addresses = await broker.listen();
   const port = addresses[0]?.port;
   if (port === undefined) throw new Error('broker opened no listener');

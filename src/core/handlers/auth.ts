@@ -135,12 +135,12 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
           : { authenticationMethod: auth.method, authenticationData: result.data };
       connection.send({ type: 'auth', reasonCode: ReasonCode.Success, properties });
     } else {
-      // [MQTT-4.12.1-2] a failed re-authentication closes the connection.
-      connection.fail(
-        're-authentication failed',
-        'NOT_AUTHORIZED',
-        result.reasonCode ?? ReasonCode.NotAuthorized,
-      );
+      // [MQTT-4.12.1-2] a failed re-authentication closes the connection, with a code DISCONNECT may carry.
+      const code =
+        result.reasonCode === ReasonCode.BadAuthenticationMethod
+          ? result.reasonCode
+          : ReasonCode.NotAuthorized;
+      connection.fail('re-authentication failed', 'NOT_AUTHORIZED', code);
     }
   };
   step(connection, data, connection.onAuthResult);

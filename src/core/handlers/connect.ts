@@ -58,7 +58,9 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   connection.state = 'connecting';
   const method = packet.properties?.authenticationMethod;
   if (v5 && method !== undefined) {
-    beginEnhancedAuth(connection, packet, method, () => accept(connection, packet, clientId, assigned));
+    beginEnhancedAuth(connection, packet, method, (data) =>
+      accept(connection, packet, clientId, assigned, data),
+    );
     return;
   }
   connection.hold();
