@@ -65,11 +65,14 @@ export function encodeReasonAndProps(
     buf[1] = 0;
     return buf;
   }
-  const remaining = propLen === 0 ? 1 : 1 + vbiSize(propLen) + propLen;
+  // DISCONNECT may stop after its reason code when there are no properties (§3.14.2.2.1); AUTH has
+  // no such rule (§3.15.2.2.1), so it always carries its property length.
+  const withProps = propLen !== 0 || packet.type === 'auth';
+  const remaining = withProps ? 1 + vbiSize(propLen) + propLen : 1;
   const buf = Buffer.allocUnsafe(1 + vbiSize(remaining) + remaining);
   buf[0] = first;
   let off = writeVbi(buf, 1, remaining);
   buf[off++] = reasonCode;
-  if (propLen !== 0) writeProperties(buf, off, packet.properties, propLen);
+  if (withProps) writeProperties(buf, off, packet.properties, propLen);
   return buf;
 }

@@ -50,6 +50,37 @@ export const v5Fixtures: Fixture[] = [
     ],
   },
   {
+    name: 'CONNECT 5.0 requesting problem and response information, with a maximum packet size',
+    version: 5,
+    packet: {
+      type: 'connect',
+      protocolName: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      keepAlive: 60,
+      clientId: 'ab',
+      properties: { requestProblemInformation: 0, requestResponseInformation: 1, maximumPacketSize: 4096 },
+      username: 'u',
+    },
+    // biome-ignore format: a byte table keeps one field per line
+    bytes: [
+      0x10, 27, // fixed header: CONNECT, remaining length 27
+      0x00, 0x04, // protocol name length
+      ...str('MQTT'), // protocol name
+      0x05, // protocol level 5
+      0x82, // connect flags: user name, clean start
+      0x00, 0x3c, // keep alive 60 s
+      9, // properties length
+      0x17, 0x00, // request problem information 0: no reason strings or user properties on failures
+      0x19, 0x01, // request response information 1: send response information in the CONNACK
+      0x27, 0x00, 0x00, 0x10, 0x00, // maximum packet size 4096
+      0x00, 0x02, // client id length
+      ...str('ab'), // client id
+      0x00, 0x01, // user name length
+      ...str('u'), // user name
+    ],
+  },
+  {
     name: 'CONNACK 5.0 with properties',
     version: 5,
     packet: {
@@ -67,6 +98,64 @@ export const v5Fixtures: Fixture[] = [
       0x22, 0x00, 0x0a, // topic alias maximum 10
       0x12, 0x00, 0x02, ...str('id'), // assigned client identifier
       0x24, 0x01, // maximum QoS 1
+    ],
+  },
+  {
+    name: 'CONNACK 5.0 with every server capability property',
+    version: 5,
+    packet: {
+      type: 'connack',
+      sessionPresent: true,
+      reasonCode: 0,
+      properties: {
+        sessionExpiryInterval: 300,
+        receiveMaximum: 100,
+        maximumQoS: 1,
+        retainAvailable: 0,
+        maximumPacketSize: 65536,
+        topicAliasMaximum: 16,
+        wildcardSubscriptionAvailable: 0,
+        subscriptionIdentifiersAvailable: 0,
+        sharedSubscriptionAvailable: 1,
+        serverKeepAlive: 120,
+        responseInformation: 'r/',
+      },
+    },
+    // biome-ignore format: a byte table keeps one field per line
+    bytes: [
+      0x20, 37, // fixed header: CONNACK, remaining length 37
+      0x01, // acknowledge flags: session present
+      0x00, // reason code: success
+      34, // properties length
+      0x11, 0x00, 0x00, 0x01, 0x2c, // session expiry interval 300
+      0x21, 0x00, 0x64, // receive maximum 100
+      0x24, 0x01, // maximum QoS 1
+      0x25, 0x00, // retain available 0: retained messages not supported
+      0x27, 0x00, 0x01, 0x00, 0x00, // maximum packet size 65536
+      0x22, 0x00, 0x10, // topic alias maximum 16
+      0x28, 0x00, // wildcard subscription available 0: not supported
+      0x29, 0x00, // subscription identifiers available 0: not supported
+      0x2a, 0x01, // shared subscription available 1: supported
+      0x13, 0x00, 0x78, // server keep alive 120 s
+      0x1a, 0x00, 0x02, ...str('r/'), // response information
+    ],
+  },
+  {
+    name: 'CONNACK 5.0 use another server, with a server reference',
+    version: 5,
+    packet: {
+      type: 'connack',
+      sessionPresent: false,
+      reasonCode: 0x9c,
+      properties: { serverReference: 'b:1884' },
+    },
+    // biome-ignore format: a byte table keeps one field per line
+    bytes: [
+      0x20, 12, // fixed header: CONNACK, remaining length 12
+      0x00, // acknowledge flags: no session present
+      0x9c, // reason code: use another server
+      9, // properties length
+      0x1c, 0x00, 0x06, ...str('b:1884'), // server reference
     ],
   },
   {
@@ -332,6 +421,23 @@ export const v5Fixtures: Fixture[] = [
       0x00, // reason code: normal disconnection (written, because properties follow)
       5, // properties length
       0x11, 0x00, 0x00, 0x00, 0x00, // session expiry interval 0
+    ],
+  },
+  {
+    name: 'DISCONNECT 5.0 server moved, with a server reference',
+    version: 5,
+    packet: {
+      type: 'disconnect',
+      reasonCode: 0x9d,
+      properties: { serverReference: 'b', reasonString: 'moved' },
+    },
+    // biome-ignore format: a byte table keeps one field per line
+    bytes: [
+      0xe0, 14, // fixed header: DISCONNECT, remaining length 14
+      0x9d, // reason code: server moved
+      12, // properties length
+      0x1c, 0x00, 0x01, ...str('b'), // server reference
+      0x1f, 0x00, 0x05, ...str('moved'), // reason string
     ],
   },
   {

@@ -4,6 +4,7 @@ import { encode, encodePublishHead } from '../../../src/codec/index.js';
 import { v4Fixtures } from './fixtures-v4.js';
 import { v5Fixtures } from './fixtures-v5.js';
 import { decodeOne } from './helpers.js';
+import { PROPERTY_TABLE } from './spec-v5.js';
 
 const fixtures = [...v4Fixtures, ...v5Fixtures];
 
@@ -30,6 +31,21 @@ test('every packet type has a fixture at 3.1.1 and at 5.0', () => {
     new Set(fixtures.filter((f) => f.version === version).map((f) => f.packet.type));
   assert.equal(types(4).size, 14); // all but AUTH, which 3.1.1 does not have
   assert.equal(types(5).size, 15);
+});
+
+test('every MQTT 5 property identifier (§2.2.2.2, Table 2-4) appears in a 5.0 fixture', () => {
+  const seen = new Set<string>();
+  for (const f of v5Fixtures) {
+    const p = f.packet;
+    if ('properties' in p && p.properties !== undefined) for (const key in p.properties) seen.add(key);
+    if (p.type === 'connect' && p.will?.properties !== undefined) {
+      for (const key in p.will.properties) seen.add(key);
+    }
+  }
+  const missing = PROPERTY_TABLE.filter((spec) => !seen.has(spec.key)).map(
+    (spec) => `0x${spec.id.toString(16)} ${spec.name}`,
+  );
+  assert.deepEqual(missing, []);
 });
 
 test('a 3.1.1 encoder never writes reason codes or properties the version does not have', () => {
