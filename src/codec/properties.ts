@@ -79,7 +79,8 @@ const SPECS: Spec[] = [
   { id: 33, key: 'receiveMaximum', type: U16, contexts: C(CONNECT, CONNACK), check: 'nonzero' },
   { id: 34, key: 'topicAliasMaximum', type: U16, contexts: C(CONNECT, CONNACK) },
   // [MQTT-3.3.2-8]: a Topic Alias of 0 is not permitted.
-  { id: 35, key: 'topicAlias', type: U16, contexts: C(PUBLISH), check: 'nonzero' },
+  // Topic Alias 0 is left to the core: it answers with 0x94 Topic Alias invalid [MQTT-3.3.2-8].
+  { id: 35, key: 'topicAlias', type: U16, contexts: C(PUBLISH) },
   // §3.2.2.3.4–§3.2.2.3.13: these CONNACK bytes must be 0 or 1.
   { id: 36, key: 'maximumQoS', type: BYTE, contexts: C(CONNACK), check: 'bool' },
   { id: 37, key: 'retainAvailable', type: BYTE, contexts: C(CONNACK), check: 'bool' },
@@ -136,7 +137,8 @@ export function readProperties(r: Reader, context: number): Properties | undefin
     const spec = BY_ID[id];
     if (spec === undefined) throw malformed(`unknown property identifier 0x${id.toString(16)}`);
     if ((spec.contexts & bit) === 0) {
-      throw protocolError(`property ${spec.key} is not allowed on this packet (MQTT 5.0 §2.2.2.2)`);
+      // MQTT 5.0 §2.2.2.2: an identifier not valid for the packet type makes it a Malformed Packet.
+      throw malformed(`property ${spec.key} is not allowed on this packet (MQTT 5.0 §2.2.2.2)`);
     }
     if (id === ID_USER_PROPERTY) {
       const pair: UserProperty = [r.string(), r.string()];

@@ -44,12 +44,14 @@ export class RawClient {
   private waiter: Waiter | undefined;
   private isClosed = false;
   private readonly closedPromise: Promise<void>;
-  private readonly parser = mqttParser({ protocolVersion: 4 });
+  private readonly parser: ReturnType<typeof mqttParser>;
   private lastParsed: Packet | undefined;
   private frameError: Error | undefined;
 
-  private constructor(socket: net.Socket) {
+  /** `protocolVersion` tells the oracle how to read what the broker sends: 4 (3.1/3.1.1) or 5. */
+  private constructor(socket: net.Socket, protocolVersion: 4 | 5 = 4) {
     this.socket = socket;
+    this.parser = mqttParser({ protocolVersion });
     this.parser.on('packet', (p: Packet) => {
       this.lastParsed = p;
     });
@@ -69,6 +71,15 @@ export class RawClient {
 
   /** Opens a TCP connection to 127.0.0.1:`port`; sends nothing. */
   static open(port: number, timeoutMs = RAW_WAIT_MS): Promise<RawClient> {
+    return RawClient.openAs(port, timeoutMs, 4);
+  }
+
+  /** Like `open`, for an MQTT 5 client: what the broker sends is decoded as MQTT 5 (properties, reason codes). */
+  static openV5(port: number, timeoutMs = RAW_WAIT_MS): Promise<RawClient> {
+    return RawClient.openAs(port, timeoutMs, 5);
+  }
+
+  private static openAs(port: number, timeoutMs: number, protocolVersion: 4 | 5): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: '127.0.0.1', port });
       socket.setNoDelay(true);
@@ -79,7 +90,7 @@ export class RawClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeListener('error', onError);
-        resolve(new RawClient(socket));
+        resolve(new RawClient(socket, protocolVersion));
       });
       const onError = (e: Error) => {
         clearTimeout(timer);

@@ -9,6 +9,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { startBroker, type TestBroker } from './broker.js';
 import { type Connected, connectWithAck, WAIT_MS, withTimeout } from './mqtt.js';
 import { type PacketOf, RAW_WAIT_MS, RawClient, type RawConnectOptions, rawConnect } from './raw.js';
+import { type RawConnect5Options, rawConnect5 } from './raw5.js';
 
 /** How long cleanup waits for one broker to close before giving up and reporting it. */
 const BROKER_CLOSE_MS = 10_000;
@@ -57,6 +58,24 @@ export class Scope {
     timeoutMs = RAW_WAIT_MS,
   ): Promise<{ raw: RawClient; connack: PacketOf<'connack'> }> {
     const r = await rawConnect(port, options, timeoutMs);
+    this.raws.add(r.raw);
+    return r;
+  }
+
+  /** Opens a raw socket that sends nothing yet and decodes what it receives as MQTT 5. */
+  async rawV5(port: number, timeoutMs = RAW_WAIT_MS): Promise<RawClient> {
+    const r = await RawClient.openV5(port, timeoutMs);
+    this.raws.add(r);
+    return r;
+  }
+
+  /** Opens a raw MQTT 5 socket, sends CONNECT (protocol version 5), requires CONNACK reason code 0x00. */
+  async rawConnectV5(
+    port: number,
+    options: RawConnect5Options,
+    timeoutMs = RAW_WAIT_MS,
+  ): Promise<{ raw: RawClient; connack: PacketOf<'connack'> }> {
+    const r = await rawConnect5(port, options, timeoutMs);
     this.raws.add(r.raw);
     return r;
   }

@@ -157,8 +157,9 @@ for (const spec of PROPERTY_TABLE) {
         assert.deepStrictEqual(properties?.[spec.key], VALUES[spec.type].decoded);
       });
     } else {
-      test(`${label} on ${where(context)} is a Protocol Error`, () => {
-        assert.equal(decodeError(bytes, 5).code, 'PROTOCOL_ERROR');
+      // §2.2.2.2: an identifier not valid for its packet type makes a Malformed Packet.
+      test(`${label} on ${where(context)} is a Malformed Packet`, () => {
+        assert.equal(decodeError(bytes, 5).code, 'MALFORMED_PACKET');
       });
     }
   }
