@@ -13,4 +13,4 @@ export type {
 export { VERSION } from './core/sys.js';
 export type { Broker, BrokerOptions } from './server.js';
 export { createBroker } from './server.js';
-export type { ListenerAddress } from './transport/tcp.js';
+export type { ListenerAddress } from './transport/listener.js';

@@ -56,6 +56,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    try {
+      broker.reloadCertificates();
+    } catch (error) {
+      // Keep serving with the certificates in use; say what is wrong with the new ones.
+      broker.log.error({ err: error }, 'certificate reload failed; the previous certificates stay in use');
+    }
+  });
   let addresses: Awaited<ReturnType<typeof broker.listen>>;
   try {
     addresses = await broker.listen();
@@ -66,7 +74,9 @@ async function main(): Promise<void> {
   }
   for (const address of addresses) {
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    process.stdout.write(`midge listening mqtt ${address.type} ${host}:${address.port}\n`);
+    process.stdout.write(
+      `midge listening mqtt ${address.type} ${host}:${address.port}${address.path ?? ''}\n`,
+    );
   }
   broker.log.info({ version: VERSION, listeners: addresses.length }, 'midge started');
 }

@@ -7,8 +7,11 @@ import type { BrokerConfig, ConfigInput } from './config/schema.js';
 import { resolveConfig } from './config/validate.js';
 import { BrokerCore } from './core/broker.js';
 import type { Hooks } from './core/hooks.js';
+import type { Link } from './core/link.js';
 import { createLogger } from './log.js';
-import { type Listener, type ListenerAddress, TcpListener } from './transport/tcp.js';
+import type { Listener, ListenerAddress } from './transport/listener.js';
+import { TcpListener, TlsListener } from './transport/tcp.js';
+import { WsListener } from './transport/websocket.js';
 
 export interface BrokerOptions {
   hooks?: Hooks;
@@ -23,6 +26,8 @@ export interface Broker {
   listen(): Promise<ListenerAddress[]>;
   /** Stops accepting, closes every client connection cleanly, bounded by shutdownTimeout. */
   close(): Promise<void>;
+  /** Re-reads the certificate files of every tls and wss listener; open connections stay. */
+  reloadCertificates(): void;
 }
 
 export function createBroker(input: ConfigInput | BrokerConfig = {}, options: BrokerOptions = {}): Broker {
@@ -30,8 +35,11 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
   const log = options.logger ?? createLogger(config.logLevel);
   const core = new BrokerCore(config, log, options.hooks);
   const listeners: Listener[] = config.listeners.map((listener) => {
-    const accept = { maxPacketSize: listener.maxPacketSize ?? config.maxPacketSize };
-    return new TcpListener(listener.host, listener.port, (link) => core.accept(link, accept));
+    const maxPacketSize = listener.maxPacketSize ?? config.maxPacketSize;
+    const accept = (link: Link) => core.accept(link, { maxPacketSize });
+    if (listener.type === 'tcp') return new TcpListener(listener, accept);
+    if (listener.type === 'tls') return new TlsListener(listener, accept);
+    return new WsListener(listener, maxPacketSize, accept);
   });
   let closed: Promise<void> | undefined;
   return {
@@ -47,6 +55,13 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
         throw error;
       }
       return addresses;
+    },
+    reloadCertificates() {
+      for (const listener of listeners) {
+        if (listener.reload === undefined) continue;
+        listener.reload();
+        log.info({ listener: listener.name }, 'certificates reloaded');
+      }
     },
     close() {
       if (closed === undefined) {

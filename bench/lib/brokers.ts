@@ -53,6 +53,8 @@ function midge(opts: Options): Availability {
           opts.midgeEntry,
           '--port',
           String(port),
+          '--ws-port',
+          '0',
           '--host',
           host,
           '--log-level',

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type BrokerConfig, DEFAULT_CONFIG } from './schema.js';
-import { applyConfig, ConfigError } from './validate.js';
+import { applyConfig, ConfigError, checkConfig } from './validate.js';
 
 export interface CommandLine {
   help: boolean;
@@ -16,6 +16,13 @@ export interface CommandLine {
 const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
+  'ws-port': { type: 'string' },
+  'ws-path': { type: 'string' },
+  'tls-port': { type: 'string' },
+  'wss-port': { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  ca: { type: 'string' },
   config: { type: 'string', short: 'c' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -27,8 +34,15 @@ export const USAGE = `Usage: midge [options]
 Starts the midge MQTT broker.
 
 Options:
-  --port N           TCP listener port (default 1883; 0 disables it)
-  --host ADDR        address the TCP listener binds (default: every interface)
+  --port N           MQTT over TCP port (default 1883; 0 disables it)
+  --ws-port N        MQTT over WebSocket port (default 8080; 0 disables it)
+  --ws-path PATH     WebSocket endpoint path (default /mqtt)
+  --tls-port N       MQTT over TLS port (default: none; needs --cert and --key)
+  --wss-port N       MQTT over secure WebSocket port (default: none; needs --cert and --key)
+  --cert FILE        PEM certificate chain for the tls and wss listeners
+  --key FILE         PEM private key for the tls and wss listeners
+  --ca FILE          PEM CA bundle that client certificates are checked against
+  --host ADDR        address every listener binds (default: every interface)
   -c, --config FILE  JSON configuration file (every key: docs/configuration.md)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   -h, --help         show this help
@@ -71,17 +85,30 @@ export function loadCommandLine(argv: string[]): CommandLine {
     config = applyConfig(config, json, file);
   }
   const flags: Record<string, unknown> = {};
-  if (values.port !== undefined) flags.port = parseInteger('port', values.port);
-  if (values.host !== undefined) flags.host = values.host;
+  const portFlags = [
+    ['port', 'port'],
+    ['ws-port', 'wsPort'],
+    ['tls-port', 'tlsPort'],
+    ['wss-port', 'wssPort'],
+  ] as const;
+  for (const [flag, key] of portFlags) {
+    const value = values[flag];
+    if (value !== undefined) flags[key] = parseInteger(flag, value);
+  }
+  if (values['ws-path'] !== undefined) flags.wsPath = values['ws-path'];
+  for (const key of ['host', 'cert', 'key', 'ca'] as const) {
+    if (values[key] !== undefined) flags[key] = values[key];
+  }
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
   try {
     config = applyConfig(config, flags, 'command line');
   } catch (error) {
     if (error instanceof ConfigError) {
-      const flag = error.key === 'logLevel' ? '--log-level' : `--${error.key}`;
+      const flag = `--${error.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       throw new ConfigError('command line', flag, error.reason);
     }
     throw error;
   }
+  checkConfig(config, values.config ?? 'command line');
   return { help: values.help === true, version: values.version === true, config };
 }

@@ -11,13 +11,48 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export type SharedStrategy = 'round-robin' | 'random' | 'sticky';
 export const SHARED_STRATEGIES: readonly SharedStrategy[] = ['round-robin', 'random', 'sticky'];
 
+export type ListenerType = 'tcp' | 'tls' | 'ws' | 'wss';
+export const LISTENER_TYPES: readonly ListenerType[] = ['tcp', 'tls', 'ws', 'wss'];
+
 export interface ListenerConfig {
-  type: 'tcp';
+  type: ListenerType;
   /** Address to bind; '' binds every interface (IPv6 and IPv4 where the system allows). */
   host: string;
   port: number;
   /** Largest packet accepted on this listener, in bytes; defaults to the broker-wide maxPacketSize. */
   maxPacketSize?: number;
+
+  // tls, wss
+  /** PEM certificate chain file. Required for tls and wss. */
+  cert?: string;
+  /** PEM private key file. Required for tls and wss. */
+  key?: string;
+  /** PEM CA file: the CAs client certificates are checked against. */
+  ca?: string;
+  /** Refuse clients without a certificate signed by `ca` (default false: a certificate is optional). */
+  requireClientCertificate?: boolean;
+  /** Use the client certificate's CN or whole subject as the MQTT username (default 'none'). */
+  certificateUsername?: 'none' | 'cn' | 'subject';
+
+  // ws, wss
+  /** HTTP path of the WebSocket endpoint (default '/mqtt'). */
+  path?: string;
+  /** Subprotocols accepted, in order of preference (default ['mqtt', 'mqttv3.1']). */
+  subprotocols?: string[];
+  /** Refuse an upgrade that offers no subprotocol (default false: accepted). */
+  requireSubprotocol?: boolean;
+  /** Origins allowed to open a WebSocket (default: any). */
+  allowedOrigins?: string[];
+  /** permessage-deflate compression (default false; costs memory per connection, see docs). */
+  perMessageDeflate?: boolean;
+  /** 'one' MQTT packet per WebSocket frame (default, safe for every client) or 'many' per frame. */
+  packetsPerFrame?: 'one' | 'many';
+  /** Peers whose X-Forwarded-For / Forwarded headers name the real client address (default none). */
+  trustedProxies?: string[];
+
+  // tcp, ws
+  /** Expect a PROXY protocol v1/v2 header on every connection (default false). */
+  proxyProtocol?: boolean;
 }
 
 export interface BrokerConfig {
@@ -71,7 +106,10 @@ export interface BrokerConfig {
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
-  listeners: [{ type: 'tcp', host: '', port: 1883 }],
+  listeners: [
+    { type: 'tcp', host: '', port: 1883 },
+    { type: 'ws', host: '', port: 8080, path: '/mqtt' },
+  ],
   logLevel: 'info',
   maxPacketSize: 16 * 1024 * 1024,
   maxClientIdLength: 256,
@@ -96,7 +134,16 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   shutdownTimeout: 5_000,
 };
 
-/** A configuration as a user may write it: any key may be left out. */
+/** A configuration as a user may write it: any key may be left out; the flag shortcuts are keys too. */
 export type ConfigInput = Partial<Omit<BrokerConfig, 'listeners'>> & {
   listeners?: Array<Partial<ListenerConfig> & { type?: string }>;
+  port?: number;
+  host?: string;
+  wsPort?: number;
+  wsPath?: string;
+  tlsPort?: number;
+  wssPort?: number;
+  cert?: string;
+  key?: string;
+  ca?: string;
 };

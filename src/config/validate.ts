@@ -2,11 +2,15 @@
  * Turns untrusted configuration input into a BrokerConfig, or a ConfigError that names the source,
  * the key and the reason — so a bad file or flag stops start-up with one clear line.
  */
+import { accessSync, constants } from 'node:fs';
+import { isIP } from 'node:net';
 import {
   type BrokerConfig,
   type ConfigInput,
   DEFAULT_CONFIG,
+  LISTENER_TYPES,
   type ListenerConfig,
+  type ListenerType,
   LOG_LEVELS,
   type LogLevel,
   SHARED_STRATEGIES,
@@ -49,7 +53,8 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   shutdownTimeout: { min: 0, max: 600_000 },
 };
 
-const KNOWN_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), 'port', 'host']);
+const SHORTCUT_KEYS = ['port', 'host', 'wsPort', 'wsPath', 'tlsPort', 'wssPort', 'cert', 'key', 'ca'];
+const KNOWN_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), ...SHORTCUT_KEYS]);
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -66,24 +71,86 @@ function integer(source: string, key: string, value: unknown, rule: IntRule): nu
   return value;
 }
 
+const LISTENER_KEYS: Record<string, readonly ListenerType[]> = {
+  type: LISTENER_TYPES,
+  host: LISTENER_TYPES,
+  port: LISTENER_TYPES,
+  maxPacketSize: LISTENER_TYPES,
+  cert: ['tls', 'wss'],
+  key: ['tls', 'wss'],
+  ca: ['tls', 'wss'],
+  requireClientCertificate: ['tls', 'wss'],
+  certificateUsername: ['tls', 'wss'],
+  path: ['ws', 'wss'],
+  subprotocols: ['ws', 'wss'],
+  requireSubprotocol: ['ws', 'wss'],
+  allowedOrigins: ['ws', 'wss'],
+  perMessageDeflate: ['ws', 'wss'],
+  packetsPerFrame: ['ws', 'wss'],
+  trustedProxies: ['ws', 'wss'],
+  proxyProtocol: ['tcp', 'ws'],
+};
+
+function oneOf<T extends string>(source: string, key: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(source, key, `must be one of ${allowed.join(', ')} (got ${describe(value)})`);
+  }
+  return value as T;
+}
+
+function boolean(source: string, key: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new ConfigError(source, key, `must be true or false (got ${describe(value)})`);
+  return value;
+}
+
+function text(source: string, key: string, value: unknown): string {
+  if (typeof value !== 'string')
+    throw new ConfigError(source, key, `must be a string (got ${describe(value)})`);
+  return value;
+}
+
+function strings(
+  source: string,
+  key: string,
+  value: unknown,
+  check?: (s: string) => string | null,
+): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new ConfigError(source, key, 'must be an array of strings');
+  }
+  for (const entry of value as string[]) {
+    const problem = check?.(entry);
+    if (problem) throw new ConfigError(source, key, `${problem} (got ${describe(entry)})`);
+  }
+  return value as string[];
+}
+
+function wsPath(source: string, key: string, value: unknown): string {
+  const path = text(source, key, value);
+  if (!path.startsWith('/'))
+    throw new ConfigError(source, key, `must start with "/" (got ${describe(path)})`);
+  return path;
+}
+
 function listener(source: string, key: string, value: unknown): ListenerConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(source, key, 'must be an object like { "type": "tcp", "port": 1883 }');
   }
   const input = value as Record<string, unknown>;
+  const type = oneOf(source, `${key}.type`, input.type ?? 'tcp', LISTENER_TYPES);
   for (const name of Object.keys(input)) {
-    if (!['type', 'host', 'port', 'maxPacketSize'].includes(name)) {
-      throw new ConfigError(source, `${key}.${name}`, 'unknown key');
+    const types = LISTENER_KEYS[name];
+    if (types === undefined) throw new ConfigError(source, `${key}.${name}`, 'unknown key');
+    if (!types.includes(type)) {
+      throw new ConfigError(source, `${key}.${name}`, `only for ${types.join(' and ')} listeners`);
     }
   }
-  const type = input.type ?? 'tcp';
-  if (type !== 'tcp') throw new ConfigError(source, `${key}.type`, `unknown listener type ${describe(type)}`);
-  const host = input.host ?? '';
-  if (typeof host !== 'string') throw new ConfigError(source, `${key}.host`, 'must be a string');
+  const defaultPort = { tcp: 1883, tls: 8883, ws: 8080, wss: 8443 }[type];
   const result: ListenerConfig = {
     type,
-    host,
-    port: integer(source, `${key}.port`, input.port ?? 1883, { min: 0, max: 65535 }),
+    host: text(source, `${key}.host`, input.host ?? ''),
+    port: integer(source, `${key}.port`, input.port ?? defaultPort, { min: 0, max: 65535 }),
   };
   if (input.maxPacketSize !== undefined) {
     result.maxPacketSize = integer(
@@ -93,8 +160,65 @@ function listener(source: string, key: string, value: unknown): ListenerConfig {
       INTEGER_KEYS.maxPacketSize!,
     );
   }
+  for (const name of ['cert', 'key', 'ca'] as const) {
+    if (input[name] !== undefined) result[name] = text(source, `${key}.${name}`, input[name]);
+  }
+  for (const name of [
+    'requireClientCertificate',
+    'requireSubprotocol',
+    'perMessageDeflate',
+    'proxyProtocol',
+  ] as const) {
+    if (input[name] !== undefined) result[name] = boolean(source, `${key}.${name}`, input[name]);
+  }
+  if (input.certificateUsername !== undefined) {
+    result.certificateUsername = oneOf(source, `${key}.certificateUsername`, input.certificateUsername, [
+      'none',
+      'cn',
+      'subject',
+    ] as const);
+  }
+  if (type === 'ws' || type === 'wss') result.path = wsPath(source, `${key}.path`, input.path ?? '/mqtt');
+  if (input.subprotocols !== undefined) {
+    result.subprotocols = strings(source, `${key}.subprotocols`, input.subprotocols, (s) =>
+      /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s) ? null : 'a subprotocol must be an HTTP token',
+    );
+  }
+  if (input.allowedOrigins !== undefined) {
+    result.allowedOrigins = strings(source, `${key}.allowedOrigins`, input.allowedOrigins);
+  }
+  if (input.trustedProxies !== undefined) {
+    result.trustedProxies = strings(source, `${key}.trustedProxies`, input.trustedProxies, (s) =>
+      isIP(s) === 0 ? 'must be an IP address' : null,
+    );
+  }
+  if (input.packetsPerFrame !== undefined) {
+    result.packetsPerFrame = oneOf(source, `${key}.packetsPerFrame`, input.packetsPerFrame, [
+      'one',
+      'many',
+    ] as const);
+  }
   return result;
 }
+
+/** The first listener of `type`, created (with that type's defaults) when there is none. */
+function firstOfType(config: BrokerConfig, type: ListenerType): ListenerConfig {
+  let found = config.listeners.find((l) => l.type === type);
+  if (found === undefined) {
+    found = { type, host: '', port: 0 };
+    if (type === 'ws' || type === 'wss') found.path = '/mqtt';
+    config.listeners.push(found);
+  }
+  return found;
+}
+
+/** `port`, `wsPort`, `tlsPort`, `wssPort`: the first listener of that type; 0 removes it. */
+const PORT_SHORTCUTS = [
+  ['port', 'tcp'],
+  ['wsPort', 'ws'],
+  ['tlsPort', 'tls'],
+  ['wssPort', 'wss'],
+] as const;
 
 /**
  * Applies `input` over `base`. `port` and `host` are shortcuts for the first TCP listener; port 0 in
@@ -151,26 +275,63 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
     if (!Array.isArray(raw.listeners)) throw new ConfigError(source, 'listeners', 'must be an array');
     config.listeners = raw.listeners.map((value, i) => listener(source, `listeners[${i}]`, value));
   }
-  if (raw.host !== undefined || raw.port !== undefined) {
-    const index = config.listeners.findIndex((l) => l.type === 'tcp');
-    const current = config.listeners[index] ?? { type: 'tcp' as const, host: '', port: 1883 };
-    if (raw.host !== undefined) {
-      if (typeof raw.host !== 'string') throw new ConfigError(source, 'host', 'must be a string');
-      current.host = raw.host;
-    }
-    if (raw.port !== undefined) current.port = integer(source, 'port', raw.port, { min: 0, max: 65535 });
-    if (current.port === 0) {
-      if (index >= 0) config.listeners.splice(index, 1);
-    } else if (index < 0) {
-      config.listeners.push(current);
-    } else {
-      config.listeners[index] = current;
-    }
+  for (const [shortcut, type] of PORT_SHORTCUTS) {
+    if (raw[shortcut] === undefined) continue;
+    const port = integer(source, shortcut, raw[shortcut], { min: 0, max: 65535 });
+    if (port === 0)
+      config.listeners = config.listeners.filter((l, i, all) => l !== all.find((x) => x.type === type));
+    else firstOfType(config, type).port = port;
   }
+  if (raw.wsPath !== undefined) {
+    const path = wsPath(source, 'wsPath', raw.wsPath);
+    for (const l of config.listeners) if (l.type === 'ws' || l.type === 'wss') l.path = path;
+  }
+  for (const name of ['cert', 'key', 'ca'] as const) {
+    if (raw[name] === undefined) continue;
+    const file = text(source, name, raw[name]);
+    for (const l of config.listeners) if (l.type === 'tls' || l.type === 'wss') l[name] = file;
+  }
+  if (raw.host !== undefined) {
+    const host = text(source, 'host', raw.host);
+    for (const l of config.listeners) l.host = host;
+  }
+  return config;
+}
+
+/**
+ * Checks what only the whole configuration can tell: every tls/wss listener has a certificate and a
+ * key, and every file named is readable.
+ */
+export function checkConfig(config: BrokerConfig, source: string): BrokerConfig {
+  config.listeners.forEach((l, i) => {
+    if (l.type !== 'tls' && l.type !== 'wss') return;
+    for (const name of ['cert', 'key'] as const) {
+      if (l[name] === undefined) {
+        throw new ConfigError(
+          source,
+          `listeners[${i}].${name}`,
+          `required for a ${l.type} listener (--${name} FILE)`,
+        );
+      }
+    }
+    for (const name of ['cert', 'key', 'ca'] as const) {
+      const file = l[name];
+      if (file === undefined) continue;
+      try {
+        accessSync(file, constants.R_OK);
+      } catch (error) {
+        throw new ConfigError(
+          source,
+          `listeners[${i}].${name}`,
+          `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`,
+        );
+      }
+    }
+  });
   return config;
 }
 
 /** Builds a full configuration from defaults and a programmatic input (createBroker). */
 export function resolveConfig(input: ConfigInput = {}): BrokerConfig {
-  return applyConfig(DEFAULT_CONFIG, input, 'config');
+  return checkConfig(applyConfig(DEFAULT_CONFIG, input, 'config'), 'config');
 }

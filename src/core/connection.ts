@@ -222,7 +222,7 @@ export class Connection implements LinkHandler, SessionOutput {
     if (reasonCode !== undefined && wasConnected && this.version === 5) {
       this.link.write(encode({ type: 'disconnect', reasonCode }, 5));
     }
-    this.link.end();
+    this.link.end(reasonCode ?? 0);
     this.cleanup(publishWill && wasConnected ? this.will : undefined);
   }
 
@@ -294,8 +294,7 @@ export class Connection implements LinkHandler, SessionOutput {
     if (head === undefined) return this.tooLarge();
     stats.messagesSent++;
     stats.bytesSent += head.length + message.payload.length;
-    this.link.write(head);
-    this.link.write(message.payload);
+    this.link.write(head, message.payload);
     if (this.link.congested) this.congested();
     return true;
   }

@@ -21,6 +21,11 @@ export interface LinkInfo {
   readonly remotePort: number;
   /** Name of the listener that accepted the link, e.g. "tcp 127.0.0.1:1883". */
   readonly listener: string;
+  /**
+   * The MQTT username the transport vouches for (a TLS client certificate's CN or subject, when the
+   * listener is configured so); it replaces the one in CONNECT.
+   */
+  readonly certificateUsername?: string | undefined;
 }
 
 export interface LinkHandler {
@@ -33,8 +38,12 @@ export interface Link {
   readonly info: LinkInfo;
   /** Starts the flow of events; data read before this is held. */
   attach(handler: LinkHandler): void;
-  /** Queues bytes for the next flush. The buffer must not be modified afterwards. */
-  write(chunk: Buffer): void;
+  /**
+   * Queues one whole MQTT packet for the next flush, in one or two parts (a PUBLISH's head and its
+   * shared payload). The buffers must not be modified afterwards. Transports that frame packets
+   * (WebSocket) rely on each call being exactly one packet.
+   */
+  write(packet: Buffer, rest?: Buffer): void;
   /** Bytes accepted and not yet taken by the kernel. */
   readonly bufferedBytes: number;
   /** True while the peer is not keeping up (above the high-water mark). */
@@ -42,8 +51,11 @@ export interface Link {
   /** Stops / restarts reading from the peer. */
   pause(): void;
   resume(): void;
-  /** Flushes what is queued, then closes gracefully. */
-  end(): void;
+  /**
+   * Flushes what is queued, then closes gracefully. `reasonCode` is the MQTT 5 reason code of the
+   * close (0 normal), for transports that carry a close reason of their own (WebSocket close codes).
+   */
+  end(reasonCode?: number): void;
   /** Closes at once, dropping anything queued. */
   destroy(): void;
   readonly closed: boolean;

@@ -1,31 +1,17 @@
-/** Plain TCP listener: each accepted socket becomes a SocketLink handed to the broker. */
+/** MQTT over plain TCP and over TLS: each accepted socket becomes a SocketLink handed to the broker. */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
+import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
+import { ServerListener } from './server-listener.js';
 import { SocketLink } from './socket-link.js';
+import { certificateUsername, tlsOptions } from './tls-options.js';
 
-export interface ListenerAddress {
-  type: string;
-  host: string;
-  port: number;
-}
+export class TcpListener extends ServerListener {
+  protected readonly server: Server;
 
-export interface Listener {
-  readonly name: string;
-  listen(): Promise<ListenerAddress>;
-  /** Stops accepting; open links stay until the broker closes them. */
-  close(): Promise<void>;
-}
-
-export class TcpListener implements Listener {
-  name: string;
-  private readonly server: Server;
-
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    accept: (link: Link) => void,
-  ) {
-    this.name = `tcp ${formatHost(host)}:${port}`;
+  constructor(config: ListenerConfig, accept: (link: Link) => void) {
+    super('tcp', config.host, config.port);
     this.server = createServer({ noDelay: true }, (socket: Socket) => {
       accept(
         new SocketLink(socket, {
@@ -37,33 +23,32 @@ export class TcpListener implements Listener {
       );
     });
   }
-
-  listen(): Promise<ListenerAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once('error', onError);
-      const done = () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        const port = typeof address === 'object' && address ? address.port : this.port;
-        const host = typeof address === 'object' && address ? address.address : this.host;
-        this.name = `tcp ${formatHost(host)}:${port}`;
-        resolve({ type: 'tcp', host, port });
-      };
-      if (this.host === '') this.server.listen(this.port, done);
-      else this.server.listen(this.port, this.host, done);
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-    });
-  }
 }
 
-function formatHost(host: string): string {
-  if (host === '') return '*';
-  return host.includes(':') ? `[${host}]` : host;
+export class TlsListener extends ServerListener {
+  protected readonly server: TlsServer;
+
+  constructor(
+    private readonly config: ListenerConfig,
+    accept: (link: Link) => void,
+  ) {
+    super('tls', config.host, config.port);
+    this.server = createTlsServer(tlsOptions(config), (socket: TLSSocket) => {
+      accept(
+        new SocketLink(socket, {
+          transport: 'tls',
+          remoteAddress: socket.remoteAddress ?? 'unknown',
+          remotePort: socket.remotePort ?? 0,
+          listener: this.name,
+          certificateUsername: certificateUsername(socket, config),
+        }),
+      );
+    });
+    // A failed handshake concerns that one client only.
+    this.server.on('tlsClientError', () => {});
+  }
+
+  reload(): void {
+    this.server.setSecureContext(tlsOptions(this.config));
+  }
 }

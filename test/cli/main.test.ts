@@ -80,9 +80,22 @@ describe('midge command', () => {
 
   test('starts, prints one line per listener, serves MQTT, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
-    const broker = run(['--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']);
+    const wsPort = await freePort();
+    const broker = run([
+      '--port',
+      String(port),
+      '--ws-port',
+      String(wsPort),
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+    ]);
     try {
       await line(broker, new RegExp(`midge listening mqtt tcp 127\\.0\\.0\\.1:${port}\n`));
+      await line(broker, new RegExp(`midge listening mqtt ws 127\\.0\\.0\\.1:${wsPort}/mqtt\n`));
+      const ws = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, { reconnectPeriod: 0 });
+      await ws.endAsync();
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
       const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
       broker.child.kill('SIGTERM');
@@ -95,7 +108,7 @@ describe('midge command', () => {
   });
 
   test('SIGINT stops it too', async () => {
-    const broker = run(['--port', String(await freePort()), '--host', '127.0.0.1']);
+    const broker = run(['--port', String(await freePort()), '--ws-port', '0', '--host', '127.0.0.1']);
     try {
       await line(broker, /midge listening mqtt tcp/);
       broker.child.kill('SIGINT');
@@ -109,7 +122,10 @@ describe('midge command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-cli-'));
     const file = join(dir, 'midge.json');
     const port = await freePort();
-    writeFileSync(file, JSON.stringify({ host: '127.0.0.1', port, logLevel: 'warn', maxInflight: 10 }));
+    writeFileSync(
+      file,
+      JSON.stringify({ host: '127.0.0.1', port, wsPort: 0, logLevel: 'warn', maxInflight: 10 }),
+    );
     const broker = run(['--config', file]);
     try {
       await line(broker, new RegExp(`midge listening mqtt tcp 127\\.0\\.0\\.1:${port}`));
@@ -121,7 +137,18 @@ describe('midge command', () => {
 
   const bad: Array<[string, string[], RegExp, object?]> = [
     ['an unknown flag', ['--nope'], /command line: flags: .*nope/],
-    ['port 0 with no other listener', ['--port', '0'], /listeners: none left/],
+    ['port 0 with no other listener', ['--port', '0', '--ws-port', '0'], /listeners: none left/],
+    [
+      'a tls port without a certificate',
+      ['--tls-port', '8883'],
+      /listeners\[2\]\.cert: required for a tls listener/,
+    ],
+    [
+      'an unreadable certificate file',
+      ['--wss-port', '8443', '--cert', '/nonexistent.pem', '--key', '/nonexistent.pem'],
+      /listeners\[2\]\.cert: cannot read \/nonexistent.pem: ENOENT/,
+    ],
+    ['a ws path without a slash', ['--ws-path', 'mqtt'], /--ws-path: must start with "\/"/],
     ['a port that is not a number', ['--port', 'abc'], /command line: --port: must be a whole number/],
     ['a port out of range', ['--port', '70000'], /command line: --port: must be an integer from 0 to 65535/],
     ['an unknown log level', ['--log-level', 'loud'], /command line: --log-level: must be one of/],

@@ -43,7 +43,9 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
     return;
   }
   connection.clientId = clientId;
-  connection.username = packet.username;
+  // A verified client certificate may stand for the username (tls/wss listeners configured so).
+  const username = connection.link.info.certificateUsername ?? packet.username;
+  connection.username = username;
 
   if (packet.will !== undefined) {
     const problem = validateTopicName(packet.will.topic, broker.topicLimits);
@@ -66,7 +68,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   connection.hold();
   const verdict = broker.authenticate({
     clientId,
-    username: packet.username,
+    username,
     password: packet.password,
     remoteAddress: connection.link.info.remoteAddress,
     transport: connection.link.info.transport,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG } from '../../../src/config/schema.js';
-import { applyConfig, ConfigError, resolveConfig } from '../../../src/config/validate.js';
+import { applyConfig, ConfigError, checkConfig, resolveConfig } from '../../../src/config/validate.js';
 
 function error(input: unknown): ConfigError {
   try {
@@ -14,17 +14,48 @@ function error(input: unknown): ConfigError {
 }
 
 describe('configuration', () => {
-  test('defaults: one TCP listener on 1883, every interface', () => {
+  test('defaults: TCP on 1883 and WebSocket on 8080 /mqtt, every interface', () => {
     const config = resolveConfig();
-    assert.deepEqual(config.listeners, [{ type: 'tcp', host: '', port: 1883 }]);
+    assert.deepEqual(config.listeners, [
+      { type: 'tcp', host: '', port: 1883 },
+      { type: 'ws', host: '', port: 8080, path: '/mqtt' },
+    ]);
     assert.equal(config.maxPacketSize, 16 * 1024 * 1024);
   });
 
-  test('port and host shortcuts change the first TCP listener; port 0 removes it', () => {
-    assert.deepEqual(applyConfig(DEFAULT_CONFIG, { port: 1884, host: '127.0.0.1' }, 'x').listeners, [
-      { type: 'tcp', host: '127.0.0.1', port: 1884 },
-    ]);
-    assert.deepEqual(applyConfig(DEFAULT_CONFIG, { port: 0 }, 'x').listeners, []);
+  test('port shortcuts change the first listener of their type; 0 removes it; host applies to all', () => {
+    assert.deepEqual(
+      applyConfig(DEFAULT_CONFIG, { port: 1884, wsPath: '/ws', host: '127.0.0.1' }, 'x').listeners,
+      [
+        { type: 'tcp', host: '127.0.0.1', port: 1884 },
+        { type: 'ws', host: '127.0.0.1', port: 8080, path: '/ws' },
+      ],
+    );
+    assert.deepEqual(applyConfig(DEFAULT_CONFIG, { port: 0, wsPort: 0 }, 'x').listeners, []);
+    assert.deepEqual(
+      applyConfig(
+        DEFAULT_CONFIG,
+        { wsPort: 0, tlsPort: 8883, wssPort: 8443, cert: 'c.pem', key: 'k.pem' },
+        'x',
+      ).listeners,
+      [
+        { type: 'tcp', host: '', port: 1883 },
+        { type: 'tls', host: '', port: 8883, cert: 'c.pem', key: 'k.pem' },
+        { type: 'wss', host: '', port: 8443, path: '/mqtt', cert: 'c.pem', key: 'k.pem' },
+      ],
+    );
+  });
+
+  test('a tls listener needs a certificate and a key that can be read', () => {
+    assert.throws(
+      () => checkConfig(applyConfig(DEFAULT_CONFIG, { tlsPort: 8883 }, 'x'), 'x'),
+      /listeners\[2\]\.cert: required/,
+    );
+    assert.throws(
+      () =>
+        checkConfig(applyConfig(DEFAULT_CONFIG, { tlsPort: 8883, cert: '/nope', key: '/nope' }, 'x'), 'x'),
+      /listeners\[2\]\.cert: cannot read \/nope: ENOENT/,
+    );
   });
 
   test('listeners list replaces the default, port 0 there means an ephemeral port', () => {
@@ -50,7 +81,25 @@ describe('configuration', () => {
     ['log level', { logLevel: 'loud' }, 'logLevel', /one of fatal, error/],
     ['boolean', { queueQos0: 'yes' }, 'queueQos0', /true or false/],
     ['listeners not array', { listeners: {} }, 'listeners', /array/],
-    ['listener type', { listeners: [{ type: 'udp' }] }, 'listeners[0].type', /unknown listener type/],
+    ['listener type', { listeners: [{ type: 'udp' }] }, 'listeners[0].type', /one of tcp, tls, ws, wss/],
+    [
+      'ws key on tcp',
+      { listeners: [{ type: 'tcp', path: '/x' }] },
+      'listeners[0].path',
+      /only for ws and wss/,
+    ],
+    [
+      'proxy address',
+      { listeners: [{ type: 'ws', trustedProxies: ['x'] }] },
+      'listeners[0].trustedProxies',
+      /IP address/,
+    ],
+    [
+      'frames',
+      { listeners: [{ type: 'ws', packetsPerFrame: 'all' }] },
+      'listeners[0].packetsPerFrame',
+      /one of one, many/,
+    ],
     ['listener key', { listeners: [{ prot: 1 }] }, 'listeners[0].prot', /unknown key/],
     ['listener port', { listeners: [{ port: 99999 }] }, 'listeners[0].port', /0 to 65535/],
     ['host type', { host: 5 }, 'host', /string/],

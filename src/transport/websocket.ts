@@ -1,0 +1,158 @@
+/**
+ * MQTT over WebSocket (ws) and secure WebSocket (wss): one Node HTTP(S) server per listener, the `ws`
+ * library in noServer mode for the upgrade on the MQTT path, and a small page for plain HTTP requests
+ * (the dashboard will replace it). Nothing here knows MQTT beyond the subprotocol names.
+ *
+ * Upgrade checks, in order: path (404), Origin allow-list (403), subprotocol (400 when the client
+ * offers only unsupported ones, or none while one is required); then `ws` completes the handshake,
+ * enforcing maxPayload (= the listener's maxPacketSize) on every message before buffering it.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import type { ListenerConfig } from '../config/schema.js';
+import type { Link } from '../core/link.js';
+import { clientAddress } from './forwarded.js';
+import { ServerListener } from './server-listener.js';
+import { certificateUsername, tlsOptions } from './tls-options.js';
+import { WsLink } from './ws-link.js';
+
+const DEFAULT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+function reject(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function offeredProtocols(request: IncomingMessage): string[] {
+  const header = request.headers['sec-websocket-protocol'];
+  if (header === undefined) return [];
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}
+
+export class WsListener extends ServerListener {
+  protected readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly subprotocols: string[];
+
+  constructor(
+    private readonly config: ListenerConfig,
+    maxPacketSize: number,
+    accept: (link: Link) => void,
+  ) {
+    super(config.type, config.host, config.port, config.path ?? '/mqtt');
+    this.subprotocols = config.subprotocols ?? DEFAULT_SUBPROTOCOLS;
+    this.server = config.type === 'wss' ? createHttpsServer(tlsOptions(config)) : createHttpServer();
+    this.server.on('request', (request: IncomingMessage, response: ServerResponse) =>
+      this.page(request, response),
+    );
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket as Socket, head, accept),
+    );
+    this.server.on('tlsClientError', () => {});
+    this.server.on('clientError', (_error: Error, socket: Duplex) => reject(socket, 400, 'Bad Request'));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: maxPacketSize,
+      perMessageDeflate: config.perMessageDeflate === true,
+      handleProtocols: (offers: Set<string>) => this.choose([...offers]) ?? false,
+    });
+  }
+
+  /** The first of the client's offers this listener supports. */
+  private choose(offers: string[]): string | undefined {
+    return offers.find((offer) => this.subprotocols.includes(offer));
+  }
+
+  private upgrade(
+    request: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    accept: (link: Link) => void,
+  ): void {
+    socket.on('error', () => {});
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://midge').pathname;
+    } catch {
+      reject(socket, 400, 'Bad Request');
+      return;
+    }
+    if (path !== this.path) {
+      reject(socket, 404, 'Not Found');
+      return;
+    }
+    const allowed = this.config.allowedOrigins;
+    if (allowed !== undefined && !allowed.includes(request.headers.origin ?? '')) {
+      reject(socket, 403, 'Forbidden');
+      return;
+    }
+    const offers = offeredProtocols(request);
+    if (offers.length === 0 ? this.config.requireSubprotocol === true : this.choose(offers) === undefined) {
+      reject(socket, 400, 'Unsupported WebSocket Subprotocol');
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const { address, port } = clientAddress(request, socket, this.config.trustedProxies);
+      accept(
+        new WsLink(
+          ws,
+          socket,
+          {
+            transport: this.config.type === 'wss' ? 'wss' : 'ws',
+            remoteAddress: address,
+            remotePort: port,
+            listener: this.name,
+            certificateUsername:
+              this.config.type === 'wss' ? certificateUsername(socket as TLSSocket, this.config) : undefined,
+          },
+          {
+            packetsPerFrame: this.config.packetsPerFrame ?? 'one',
+            compressed: ws.extensions.includes('permessage-deflate'),
+          },
+        ),
+      );
+    });
+  }
+
+  /** Plain HTTP on the WebSocket port: a page that says what this is. */
+  private page(request: IncomingMessage, response: ServerResponse): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-length': 0 }).end();
+      return;
+    }
+    const scheme = this.config.type === 'wss' ? 'wss' : 'ws';
+    const host = request.headers.host ?? 'this-host';
+    const endpoint = `${scheme}://${host}${this.path}`;
+    const body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>midge MQTT broker</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>midge MQTT broker</h1>
+<p>This port serves MQTT over WebSocket at <code>${endpoint}</code> (subprotocols ${this.subprotocols
+      .map((p) => `<code>${p}</code>`)
+      .join(', ')}). Connect with any MQTT client that speaks WebSocket, such as MQTT.js in a browser.</p>
+</body></html>
+`;
+    const path = (request.url ?? '/').split('?')[0];
+    // The MQTT path itself without an upgrade: 426 Upgrade Required; the root: the page; else 404.
+    const status = path === this.path ? 426 : path === '/' ? 200 : 404;
+    response.writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  }
+
+  reload(): void {
+    if (this.config.type === 'wss')
+      (this.server as import('node:tls').Server).setSecureContext(tlsOptions(this.config));
+  }
+}
