@@ -1,11 +1,13 @@
 import type { ConfigInput } from '../../src/config/schema.js';
-import { type Broker, type BrokerOptions, createBroker } from '../../src/index.js';
+import { type Broker, type BrokerOptions, createBroker, type ListenerAddress } from '../../src/index.js';
 
 export interface TestBroker {
   broker: Broker;
   port: number;
   /** mqtt://127.0.0.1:PORT */
   url: string;
+  /** Every listener's bound address, in the order of `listeners`. */
+  addresses: ListenerAddress[];
   close(): Promise<void>;
 }
 
@@ -26,5 +28,5 @@ export async function startBroker(
   const addresses = await broker.listen();
   const port = addresses[0]?.port;
   if (port === undefined) throw new Error('broker opened no listener');
-  return { broker, port, url: `mqtt://127.0.0.1:${port}`, close: () => broker.close() };
+  return { broker, port, url: `mqtt://127.0.0.1:${port}`, addresses, close: () => broker.close() };
 }
