@@ -278,9 +278,12 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
   for (const [shortcut, type] of PORT_SHORTCUTS) {
     if (raw[shortcut] === undefined) continue;
     const port = integer(source, shortcut, raw[shortcut], { min: 0, max: 65535 });
-    if (port === 0)
-      config.listeners = config.listeners.filter((l, i, all) => l !== all.find((x) => x.type === type));
-    else firstOfType(config, type).port = port;
+    if (port === 0) {
+      const first = config.listeners.find((l) => l.type === type);
+      config.listeners = config.listeners.filter((l) => l !== first);
+    } else {
+      firstOfType(config, type).port = port;
+    }
   }
   if (raw.wsPath !== undefined) {
     const path = wsPath(source, 'wsPath', raw.wsPath);

@@ -9,14 +9,15 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
 import { clientAddress } from './forwarded.js';
 import { ServerListener } from './server-listener.js';
+import { withClientAddress } from './tcp.js';
 import { certificateUsername, tlsOptions } from './tls-options.js';
 import { WsLink } from './ws-link.js';
 
@@ -38,7 +39,10 @@ function offeredProtocols(request: IncomingMessage): string[] {
 
 export class WsListener extends ServerListener {
   protected readonly server: Server;
+  private readonly http: Server;
   private readonly wss: WebSocketServer;
+  /** Client addresses read from PROXY headers, by socket. */
+  private readonly proxied = new WeakMap<Socket, { address: string; port: number }>();
   private readonly subprotocols: string[];
 
   constructor(
@@ -48,15 +52,27 @@ export class WsListener extends ServerListener {
   ) {
     super(config.type, config.host, config.port, config.path ?? '/mqtt');
     this.subprotocols = config.subprotocols ?? DEFAULT_SUBPROTOCOLS;
-    this.server = config.type === 'wss' ? createHttpsServer(tlsOptions(config)) : createHttpServer();
-    this.server.on('request', (request: IncomingMessage, response: ServerResponse) =>
-      this.page(request, response),
-    );
-    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    const http = config.type === 'wss' ? createHttpsServer(tlsOptions(config)) : createHttpServer();
+    this.http = http;
+    if (config.proxyProtocol === true) {
+      // The PROXY header comes before HTTP: read it on a plain server, then hand the socket to HTTP.
+      this.server = createServer((socket: Socket) => {
+        withClientAddress(socket, true, (address, port, rest) => {
+          this.proxied.set(socket, { address, port });
+          if (rest !== undefined && rest.length > 0) socket.unshift(rest);
+          http.emit('connection', socket);
+          socket.resume();
+        });
+      });
+    } else {
+      this.server = http;
+    }
+    http.on('request', (request: IncomingMessage, response: ServerResponse) => this.page(request, response));
+    http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(request, socket as Socket, head, accept),
     );
-    this.server.on('tlsClientError', () => {});
-    this.server.on('clientError', (_error: Error, socket: Duplex) => reject(socket, 400, 'Bad Request'));
+    http.on('tlsClientError', () => {});
+    http.on('clientError', (_error: Error, socket: Duplex) => reject(socket, 400, 'Bad Request'));
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -100,7 +116,8 @@ export class WsListener extends ServerListener {
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const { address, port } = clientAddress(request, socket, this.config.trustedProxies);
+      const { address, port } =
+        this.proxied.get(socket) ?? clientAddress(request, socket, this.config.trustedProxies);
       accept(
         new WsLink(
           ws,
@@ -152,7 +169,6 @@ export class WsListener extends ServerListener {
   }
 
   reload(): void {
-    if (this.config.type === 'wss')
-      (this.server as import('node:tls').Server).setSecureContext(tlsOptions(this.config));
+    if (this.config.type === 'wss') (this.http as TlsServer).setSecureContext(tlsOptions(this.config));
   }
 }
