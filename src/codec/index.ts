@@ -34,4 +34,4 @@ export type {
 } from './packets.js';
 export { PacketKind } from './packets.js';
 export { encodePublishHead } from './publish.js';
-export { ConnackReturnCode, ReasonCode } from './reason-codes.js';
+export { CONNACK_CODES, ConnackReturnCode, DISCONNECT_CODES, ReasonCode } from './reason-codes.js';

@@ -13,7 +13,16 @@
  * why, publishes the will where the spec says so, and closes only this connection.
  */
 import type { Logger } from 'pino';
-import { CodecError, Decoder, encode, type Packet, type ProtocolVersion, type Will } from '../codec/index.js';
+import {
+  CodecError,
+  Decoder,
+  DISCONNECT_CODES,
+  encode,
+  type Packet,
+  type ProtocolVersion,
+  ReasonCode,
+  type Will,
+} from '../codec/index.js';
 import type { BrokerCore } from './broker.js';
 import { CLOSE_REASONS, type CloseCode } from './errors.js';
 import { dispatch } from './handlers/index.js';
@@ -140,7 +149,11 @@ export class Connection implements LinkHandler, SessionOutput {
       this.fail(error.message, error.code);
       return;
     }
-    this.fail(error.message, error.code, error.reasonCode);
+    // A CONNECT naming an unknown version after the connection is established is a second CONNECT.
+    const unsupported =
+      error.code === 'UNSUPPORTED_PROTOCOL_VERSION' || error.code === 'UNSUPPORTED_PROTOCOL_NAME';
+    if (unsupported && this.state !== 'new') this.fail(`second CONNECT: ${error.message}`, 'PROTOCOL_ERROR');
+    else this.fail(error.message, error.code, error.reasonCode);
   }
 
   /** Stops running handlers (the decoder keeps what arrives) until `release`. */
@@ -220,7 +233,9 @@ export class Connection implements LinkHandler, SessionOutput {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     if (reasonCode !== undefined && wasConnected && this.version === 5) {
-      this.link.write(encode({ type: 'disconnect', reasonCode }, 5));
+      // Only codes a DISCONNECT may carry (MQTT 5.0 §3.14.2.1); anything else says "unspecified".
+      const code = DISCONNECT_CODES[reasonCode] === 1 ? reasonCode : ReasonCode.UnspecifiedError;
+      this.link.write(encode({ type: 'disconnect', reasonCode: code }, 5));
     }
     this.link.end(reasonCode ?? 0);
     this.cleanup(publishWill && wasConnected ? this.will : undefined);

@@ -135,12 +135,9 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
           : { authenticationMethod: auth.method, authenticationData: result.data };
       connection.send({ type: 'auth', reasonCode: ReasonCode.Success, properties });
     } else {
-      // [MQTT-4.12.1-2] a failed re-authentication closes the connection, with a code DISCONNECT may carry.
-      const code =
-        result.reasonCode === ReasonCode.BadAuthenticationMethod
-          ? result.reasonCode
-          : ReasonCode.NotAuthorized;
-      connection.fail('re-authentication failed', 'NOT_AUTHORIZED', code);
+      // [MQTT-4.12.1-2] a failed re-authentication closes the connection: 0x87 Not authorized, the
+      // DISCONNECT code for it (0x8C Bad authentication method is a CONNACK-only code).
+      connection.fail('re-authentication failed', 'NOT_AUTHORIZED');
     }
   };
   step(connection, data, connection.onAuthResult);

@@ -4,7 +4,13 @@
  * resume, and the CONNACK properties that tell an MQTT 5 client the truth about this broker.
  */
 import { randomBytes } from 'node:crypto';
-import { ConnackReturnCode, type ConnectPacket, type Properties, ReasonCode } from '../../codec/index.js';
+import {
+  CONNACK_CODES,
+  ConnackReturnCode,
+  type ConnectPacket,
+  type Properties,
+  ReasonCode,
+} from '../../codec/index.js';
 import { validateTopicName } from '../../topic/index.js';
 import type { Connection } from '../connection.js';
 import type { AuthenticateResult } from '../hooks.js';
@@ -171,7 +177,9 @@ export function accept(
 /** Refuses the CONNECT with the version's code, then closes [MQTT-3.2.2-5]. */
 export function refuse(connection: Connection, codes: readonly [number, number], reason: string): void {
   const v5 = connection.version === 5;
+  // A hook may name any code: only the CONNACK failure codes go on the wire (MQTT 5.0 §3.2.2.2).
+  const v5Code = CONNACK_CODES[codes[1]] === 1 && codes[1] >= 0x80 ? codes[1] : ReasonCode.NotAuthorized;
   // [MQTT-3.2.2-4] a refusing CONNACK has session present 0.
-  connection.send({ type: 'connack', sessionPresent: false, reasonCode: v5 ? codes[1] : codes[0] });
+  connection.send({ type: 'connack', sessionPresent: false, reasonCode: v5 ? v5Code : codes[0] });
   connection.fail(`connection refused: ${reason}`, 'CONNECT_REFUSED');
 }
