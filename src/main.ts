@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     addresses = await broker.listen();
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
-    process.stderr.write(`midge: cannot listen: ${err.message}\n`);
+    process.stderr.write(`midge: cannot start: ${err.message}\n`);
     process.exit(1);
   }
   for (const address of addresses) {

@@ -2,6 +2,7 @@
  * The assembled broker: the core plus the listeners of its configuration. This is where transports
  * meet the core; neither knows the other beyond the Link interface.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BrokerConfig, ConfigInput } from './config/schema.js';
 import { resolveConfig } from './config/validate.js';
@@ -9,6 +10,8 @@ import { BrokerCore } from './core/broker.js';
 import type { Hooks } from './core/hooks.js';
 import type { Link } from './core/link.js';
 import { createLogger } from './log.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 import { TcpListener, TlsListener } from './transport/tcp.js';
 import { WsListener } from './transport/websocket.js';
@@ -16,6 +19,8 @@ import { WsListener } from './transport/websocket.js';
 export interface BrokerOptions {
   hooks?: Hooks;
   logger?: Logger;
+  /** A store instance to use instead of the one the configuration names (tests, embedding). */
+  store?: Store;
 }
 
 export interface Broker {
@@ -47,6 +52,16 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
     core,
     log,
     async listen() {
+      // Everything the store holds is back before the first client can connect.
+      const store =
+        options.store ??
+        (config.store === 'sqlite'
+          ? new SqliteStore({ file: join(config.dataDir, 'midge.db'), fsync: config.fsync, log })
+          : undefined);
+      if (store !== undefined && core.store === undefined) {
+        const recovered = await core.open(store);
+        if (recovered !== undefined) log.warn(recovered);
+      }
       const addresses: ListenerAddress[] = [];
       try {
         for (const listener of listeners) addresses.push(await listener.listen());

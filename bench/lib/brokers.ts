@@ -55,6 +55,7 @@ function midge(opts: Options): Availability {
           String(port),
           '--ws-port',
           '0',
+          '--memory',
           '--host',
           host,
           '--log-level',

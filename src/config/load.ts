@@ -25,6 +25,10 @@ const FLAGS = {
   ca: { type: 'string' },
   config: { type: 'string', short: 'c' },
   'log-level': { type: 'string' },
+  'data-dir': { type: 'string' },
+  durability: { type: 'string' },
+  memory: { type: 'boolean' },
+  fsync: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -43,6 +47,10 @@ Options:
   --key FILE         PEM private key for the tls and wss listeners
   --ca FILE          PEM CA bundle that client certificates are checked against
   --host ADDR        address every listener binds (default: every interface)
+  --data-dir DIR     where the SQLite store keeps its file (default ./data)
+  --memory           keep state in memory only: nothing survives a restart
+  --durability MODE  sync (default: acknowledge after commit) or batched
+  --fsync            fsync every commit (survives power loss; slower)
   -c, --config FILE  JSON configuration file (every key: docs/configuration.md)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   -h, --help         show this help
@@ -100,6 +108,10 @@ export function loadCommandLine(argv: string[]): CommandLine {
     if (values[key] !== undefined) flags[key] = values[key];
   }
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
+  if (values.durability !== undefined) flags.durability = values.durability;
+  if (values.memory === true) flags.store = 'memory';
+  if (values.fsync === true) flags.fsync = true;
   try {
     config = applyConfig(config, flags, 'command line');
   } catch (error) {

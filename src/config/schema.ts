@@ -99,6 +99,18 @@ export interface BrokerConfig {
   sharedSubscriptionStrategy: SharedStrategy;
   /** Prefix of the Response Information sent to an MQTT 5 client that requests it (plus its client id). */
   responseInformationPrefix: string;
+  /** Where durable state lives: 'sqlite' (a file in dataDir) or 'memory' (nothing survives a restart). */
+  store: 'sqlite' | 'memory';
+  /** Directory of the SQLite store. */
+  dataDir: string;
+  /** 'sync': QoS 1/2 acknowledged after the commit holding them; 'batched': at once, committed within batchInterval. */
+  durability: 'sync' | 'batched';
+  /** Milliseconds between commits in batched mode. */
+  batchInterval: number;
+  /** fsync every commit: acknowledged messages survive power loss too (slower). */
+  fsync: boolean;
+  /** Payload + topic bytes the store may hold; beyond it, new messages for offline sessions are dropped. */
+  maxStoreBytes: number;
   /** Seconds between $SYS/broker/... updates; 0 turns them off. */
   sysInterval: number;
   /** Milliseconds the broker waits for connections to close on shutdown before destroying them. */
@@ -130,6 +142,12 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   sharedSubscriptions: true,
   sharedSubscriptionStrategy: 'round-robin',
   responseInformationPrefix: 'response/',
+  store: 'sqlite',
+  dataDir: './data',
+  durability: 'sync',
+  batchInterval: 10,
+  fsync: false,
+  maxStoreBytes: 1024 * 1024 * 1024,
   sysInterval: 10,
   shutdownTimeout: 5_000,
 };

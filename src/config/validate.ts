@@ -49,6 +49,8 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   topicAliasMaximum: { min: 0, max: 65535 },
   maxSessionExpiryInterval: { min: 0, max: 0xffffffff },
   maxKeepAlive: { min: 1, max: 65535 },
+  batchInterval: { min: 1, max: 60_000 },
+  maxStoreBytes: { min: 0, max: 2 ** 48 },
   sysInterval: { min: 0, max: 86_400 },
   shutdownTimeout: { min: 0, max: 600_000 },
 };
@@ -247,7 +249,13 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
     }
     config.logLevel = raw.logLevel as LogLevel;
   }
-  for (const key of ['queueQos0', 'sharedSubscriptions'] as const) {
+  if (raw.store !== undefined)
+    config.store = oneOf(source, 'store', raw.store, ['sqlite', 'memory'] as const);
+  if (raw.durability !== undefined) {
+    config.durability = oneOf(source, 'durability', raw.durability, ['sync', 'batched'] as const);
+  }
+  if (raw.dataDir !== undefined) config.dataDir = text(source, 'dataDir', raw.dataDir);
+  for (const key of ['queueQos0', 'sharedSubscriptions', 'fsync'] as const) {
     const value = raw[key];
     if (value === undefined) continue;
     if (typeof value !== 'boolean')

@@ -12,13 +12,16 @@
 import type { Logger } from 'pino';
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { BrokerConfig } from '../config/schema.js';
+import type { Store } from '../store/types.js';
 import { parseShared, SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
 import { Connection } from './connection.js';
-import { Deadline } from './deadline.js';
 import type { AuthenticateRequest, AuthenticateResult, Hooks } from './hooks.js';
+import { Journal } from './journal.js';
+import { connectionEnded, openSession, saveSession } from './lifecycle.js';
 import type { Link } from './link.js';
 import { createMessage, expired, type Message, minQos, ownPayload } from './message.js';
-import { NEVER_EXPIRES, Session, type SessionLimits, type SessionSubscription } from './session.js';
+import { restore } from './restore.js';
+import type { Session, SessionLimits, SessionOutput, SessionSubscription } from './session.js';
 import { SharedGroup } from './shared.js';
 import { BrokerStats, sysValues } from './sys.js';
 
@@ -41,7 +44,10 @@ export class BrokerCore {
   readonly retained = new TopicTree<Message>();
   /** The connection whose PUBLISH is being routed (flow control holds it back if a target is full). */
   routingFrom: Connection | null = null;
-  private readonly sessionLimits: SessionLimits;
+  readonly sessionLimits: SessionLimits;
+  /** Write-behind to the store; undefined when the broker keeps everything in memory only. */
+  journal: Journal | undefined;
+  store: Store | undefined;
   private epoch = 0;
   private routing = false;
   private current: Message | undefined;
@@ -69,6 +75,35 @@ export class BrokerCore {
     }
   }
 
+  /**
+   * Opens the store and restores everything it holds; from then on every change is written behind.
+   * Resolves with the store's note when it had to set a damaged file aside.
+   */
+  async open(store: Store): Promise<string | undefined> {
+    const state = await store.open();
+    this.store = store;
+    const config = this.config;
+    this.journal = new Journal(
+      store,
+      config.durability,
+      config.batchInterval,
+      this.log,
+      state.nextMessageId,
+      config.maxStoreBytes,
+    );
+    restore(this, state);
+    await this.journal.flush();
+    this.log.info(
+      {
+        sessions: state.sessions.length,
+        retained: state.retained.length,
+        deliveries: state.deliveries.length,
+      },
+      'state restored from the store',
+    );
+    return state.recovered;
+  }
+
   /** A transport accepted a client. */
   accept(link: Link, options: AcceptOptions): void {
     if (this.closing !== undefined) {
@@ -86,93 +121,43 @@ export class BrokerCore {
 
   // ---- sessions ----
 
-  /**
-   * Finds or makes the session for an accepted CONNECT. A connection holding the client id is closed
-   * first [MQTT-3.1.4-2], as if its network connection had gone (so its session may end with it).
-   */
+  /** Finds or makes the session for an accepted CONNECT (see lifecycle.ts). */
   openSession(
     clientId: string,
     cleanStart: boolean,
     expiryInterval: number,
   ): { session: Session; present: boolean } {
-    const held = this.sessions.get(clientId)?.output;
-    if (held instanceof Connection) held.takenOver();
-    let session = this.sessions.get(clientId);
-    if (session !== undefined && cleanStart) {
-      // [MQTT-3.1.2-6] / [MQTT-3.1.2-4] Clean Start discards the existing session.
-      this.endSession(session);
-      session = undefined;
-    }
-    const present = session !== undefined;
-    if (session === undefined) {
-      session = new Session(clientId, expiryInterval, this.sessionLimits);
-      this.sessions.set(clientId, session);
-    } else {
-      session.expiryInterval = expiryInterval;
-      session.expiryTimer?.cancel();
-      session.expiryTimer = undefined;
-      const pending = session.pendingWill;
-      if (pending !== undefined) {
-        // [MQTT-3.1.3-9] the session resumed within the will delay: the will is not sent.
-        pending.timer.cancel();
-        session.pendingWill = undefined;
-      }
-    }
-    return { session, present };
+    const opened = openSession(this, clientId, cleanStart, expiryInterval);
+    saveSession(this, opened.session);
+    return opened;
   }
 
-  /**
-   * A session's connection is gone. Its will is published now or after its delay; its unconfirmed
-   * shared-subscription messages go to other members; the session ends now or after its expiry.
-   */
+  /** A session's connection is gone (see lifecycle.ts). */
   connectionEnded(session: Session, will: Will | undefined): void {
-    session.detach();
-    if (will !== undefined) {
-      const delay = will.properties?.willDelayInterval ?? 0;
-      if (delay > 0 && session.expiryInterval > 0) {
-        const timer = Deadline.after(delay * 1000, () => {
-          session.pendingWill = undefined;
-          this.publishWill(will, session.clientId);
-        });
-        session.pendingWill = { will, timer };
-      } else {
-        this.publishWill(will, session.clientId);
-      }
-    }
-    this.redistribute(session);
-    if (session.expiryInterval === 0) {
-      this.endSession(session);
-    } else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = Deadline.after(session.expiryInterval * 1000, () => {
-        if (session.output === null) this.endSession(session);
-      });
-    }
+    connectionEnded(this, session, will);
   }
 
-  /** The session ends: a will still waiting is published now [MQTT-3.1.3-9], everything else goes. */
-  private endSession(session: Session): void {
-    const pending = session.pendingWill;
-    if (pending !== undefined) {
-      pending.timer.cancel();
-      session.pendingWill = undefined;
-      this.publishWill(pending.will, session.clientId);
-    }
-    for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
-    this.redistribute(session);
-    session.reset();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  /** Closes the connection that holds a client id a new connection takes over. */
+  takeOver(output: SessionOutput): void {
+    if (output instanceof Connection) output.takenOver();
   }
 
-  /** Gives another group member the shared-subscription messages this session did not confirm. */
-  private redistribute(session: Session): void {
-    for (const delivery of session.takeShared()) {
-      const group = delivery.shared!;
-      const target = group.pick(this.config.sharedSubscriptionStrategy, session) ?? session;
-      const subscription = group.subscriptions.get(target);
-      const qos = subscription === undefined ? delivery.qos : minQos(delivery.message.qos, subscription.qos);
-      const ids = subscription?.identifier === undefined ? undefined : [subscription.identifier];
-      if (!target.deliver(delivery.message, qos, delivery.retain, ids, group)) this.stats.messagesDropped++;
-    }
+  /** Records a subscription of a stored session. */
+  saveSubscription(session: Session, entry: SessionSubscription): void {
+    if (!session.stored || this.journal === undefined) return;
+    const options = entry.options;
+    this.journal.add({
+      type: 'subscription',
+      subscription: {
+        clientId: session.clientId,
+        filter: entry.filter,
+        qos: entry.qos,
+        noLocal: options.noLocal === true,
+        retainAsPublished: options.retainAsPublished === true,
+        retainHandling: options.retainHandling ?? 0,
+        identifier: entry.identifier,
+      },
+    });
   }
 
   /** Adds or replaces a subscription; true when it is new (MQTT 5 Retain Handling 1 needs that). */
@@ -195,6 +180,7 @@ export class BrokerCore {
     const entry: SessionSubscription = { filter, qos: options.qos, options, identifier, shared: group };
     const isNew = !session.subscriptions.has(filter);
     session.subscriptions.set(filter, entry);
+    this.saveSubscription(session, entry);
     if (group !== undefined) group.add(session, entry);
     else this.subscriptions.add(filter, session, entry);
     return isNew;
@@ -204,6 +190,8 @@ export class BrokerCore {
     const entry = session.subscriptions.get(filter);
     if (entry === undefined) return false;
     session.subscriptions.delete(filter);
+    if (session.stored)
+      this.journal?.add({ type: 'subscription-delete', clientId: session.clientId, filter });
     const group = entry.shared;
     if (group === undefined) {
       this.subscriptions.remove(filter, session);
@@ -226,7 +214,10 @@ export class BrokerCore {
       }
       if (!session.deliver(message, minQos(message.qos, qos), true, ids)) this.stats.messagesDropped++;
     });
-    for (const topic of stale) this.retained.delete(topic);
+    for (const topic of stale) {
+      this.retained.delete(topic);
+      this.journal?.add({ type: 'retained-delete', topic });
+    }
   }
 
   // ---- messages ----
@@ -240,14 +231,20 @@ export class BrokerCore {
   }
 
   private retain(message: Message): void {
+    // The broker's own $SYS values are republished every few seconds: never worth a disk write.
+    const journal = message.topic.startsWith('$SYS/') ? undefined : this.journal;
     if (message.payload.length === 0) {
       // [MQTT-3.3.1-10] an empty retained message removes the retained one; it is not stored [MQTT-3.3.1-11].
-      this.retained.delete(message.topic);
+      if (this.retained.delete(message.topic))
+        journal?.add({ type: 'retained-delete', topic: message.topic });
       return;
     }
     ownPayload(message);
     // [MQTT-3.3.1-5] the newest retained message of a topic replaces the one before.
     this.retained.set(message.topic, message);
+    if (journal !== undefined) {
+      journal.add({ type: 'retained', topic: message.topic, messageId: journal.messageId(message) });
+    }
   }
 
   private route(message: Message, from: Connection | null): void {
@@ -359,15 +356,31 @@ export class BrokerCore {
     if (this.connections.size === 0) this.onEmpty?.();
   }
 
-  /** Closes every connection cleanly; those still open after shutdownTimeout are destroyed. */
+  /**
+   * Closes every connection cleanly (those still open after shutdownTimeout are destroyed), then
+   * commits what is pending and closes the store.
+   */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
+    this.closing = this.closeConnections().then(async () => {
+      // Closing the connections armed expiry and will timers for their sessions: nothing runs after close.
+      for (const session of this.sessions.values()) {
+        session.expiryTimer?.cancel();
+        session.pendingWill?.timer.cancel();
+      }
+      await this.journal?.flush();
+      await this.store?.close();
+    });
+    return this.closing;
+  }
+
+  private closeConnections(): Promise<void> {
     clearInterval(this.sysTimer);
     for (const session of this.sessions.values()) {
       session.expiryTimer?.cancel();
       session.pendingWill?.timer.cancel();
     }
-    this.closing = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       if (this.connections.size === 0) return resolve();
       const timer = setTimeout(() => {
         for (const connection of this.connections) connection.link.destroy();
@@ -378,6 +391,5 @@ export class BrokerCore {
       };
       for (const connection of [...this.connections]) connection.shutdown();
     });
-    return this.closing;
   }
 }

@@ -272,6 +272,23 @@ export class Connection implements LinkHandler, SessionOutput {
     this.write(encode(packet, this.version));
   }
 
+  /**
+   * Sends an acknowledgement that promises the message is the broker's: at once, or — with a store in
+   * `sync` mode — once the changes it caused are committed. If that commit fails the connection is
+   * closed unacknowledged, so the client resends on reconnect.
+   */
+  acknowledge(packet: Packet): void {
+    const journal = this.broker.journal;
+    if (journal === undefined) {
+      this.send(packet);
+      return;
+    }
+    journal.whenDurable(
+      () => this.send(packet),
+      () => this.fail('the store could not record a message', 'STORE_FAILURE'),
+    );
+  }
+
   write(bytes: Buffer): void {
     this.broker.stats.bytesSent += bytes.length;
     this.link.write(bytes);
@@ -283,7 +300,7 @@ export class Connection implements LinkHandler, SessionOutput {
   }
 
   acceptsQos0(): boolean {
-    return this.link.bufferedBytes < this.broker.config.maxQueuedBytes;
+    return this.link.bufferedBytes <= this.broker.config.maxQueuedBytes;
   }
 
   sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean {

@@ -48,6 +48,10 @@ export const CLOSE_REASONS = {
   SLOW_CONSUMER: { reasonCode: ReasonCode.ServerBusy, text: 'the client did not read for drainTimeout' },
   SERVER_SHUTTING_DOWN: { reasonCode: ReasonCode.ServerShuttingDown, text: 'the broker is stopping' },
   NOT_AUTHORIZED: { reasonCode: ReasonCode.NotAuthorized, text: 're-authentication failed' },
+  STORE_FAILURE: {
+    reasonCode: ReasonCode.UnspecifiedError,
+    text: 'the store could not commit; the message was not acknowledged',
+  },
   INTERNAL_ERROR: {
     reasonCode: ReasonCode.UnspecifiedError,
     text: 'a bug in midge; the log has the details',

@@ -34,6 +34,12 @@ export class Inflight {
     return entry;
   }
 
+  /** Puts back an entry restored from the store, with its packet id and state. */
+  restore(packetId: number, delivery: Delivery, state: Outgoing['state']): void {
+    this.entries.set(packetId, { packetId, delivery, state });
+    if (packetId >= this.nextId) this.nextId = packetId === 65535 ? 1 : packetId + 1;
+  }
+
   get(packetId: number): Outgoing | undefined {
     return this.entries.get(packetId);
   }

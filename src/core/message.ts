@@ -29,6 +29,8 @@ export interface Message {
   frame5?: Buffer;
   /** True once `payload` is a private copy rather than a view into a socket read buffer. */
   owned?: boolean;
+  /** Its id in the store, once recorded there (see Journal.messageId). */
+  storedId?: number;
 }
 
 export function createMessage(

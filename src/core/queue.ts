@@ -20,6 +20,8 @@ export interface Delivery {
   subscriptionIds?: number[] | undefined;
   /** The shared subscription group it was given through, if any: redistributed if this client goes. */
   shared?: SharedGroup | undefined;
+  /** Its place in the session's order in the store, once recorded there. */
+  seq?: number;
 }
 
 export function deliverySize(delivery: Delivery): number {
@@ -32,6 +34,9 @@ export class DeliveryQueue {
   bytes = 0;
   /** Deliveries refused or evicted because the queue was full, since the session began. */
   dropped = 0;
+
+  /** Told of each delivery evicted to make room (so the store forgets it too). */
+  onEvict: ((delivery: Delivery) => void) | undefined;
 
   constructor(
     private readonly maxMessages: number,
@@ -108,6 +113,7 @@ export class DeliveryQueue {
         this.items.splice(i, 1);
         this.bytes -= deliverySize(delivery);
         this.dropped++;
+        this.onEvict?.(delivery);
         return true;
       }
     }

@@ -15,6 +15,7 @@
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { Deadline } from './deadline.js';
 import { Inflight, type Outgoing } from './inflight.js';
+import type { Journal } from './journal.js';
 import { expired, type Message, ownPayload } from './message.js';
 import { type Delivery, DeliveryQueue } from './queue.js';
 import type { SharedGroup } from './shared.js';
@@ -52,6 +53,8 @@ export interface SessionSubscription {
 export interface PendingWill {
   readonly will: Will;
   readonly timer: Deadline;
+  /** When it is due, ms since the epoch. */
+  readonly at: number;
 }
 
 export class Session {
@@ -67,6 +70,8 @@ export class Session {
   expiryTimer: Deadline | undefined;
   /** A will waiting out its Will Delay Interval after the connection went [MQTT-3.1.3-9]. */
   pendingWill: PendingWill | undefined;
+  /** When the last connection went (ms since the epoch); undefined while connected. */
+  disconnectedAt: number | undefined;
   /** Route-time scratch: the broker marks matched sessions to deliver once per PUBLISH. */
   matchEpoch = 0;
   matchQos: QoS = 0;
@@ -74,6 +79,11 @@ export class Session {
   matchIds: number[] | undefined;
   /** Messages dropped for this client: queue full, or QoS 0 to a congested link. */
   droppedQos0 = 0;
+  /** The store's journal, when the broker persists; used only while the session is persistent. */
+  journal: Journal | undefined;
+  /** True once the session has a row in the store (so its end must remove it). */
+  stored = false;
+  private nextSeq = 1;
 
   constructor(
     clientId: string,
@@ -83,6 +93,63 @@ export class Session {
     this.clientId = clientId;
     this.expiryInterval = expiryInterval;
     this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes);
+    this.queue.onEvict = (delivery) => this.forget(delivery);
+  }
+
+  /** Whether this session's state goes to the store: it outlives its connection, and there is one. */
+  get persistent(): boolean {
+    return this.journal !== undefined && this.expiryInterval > 0;
+  }
+
+  /** Records a delivery (new or changed) in the store. */
+  private record(
+    delivery: Delivery,
+    packetId: number | undefined,
+    state: 'queued' | 'publish' | 'pubrel',
+  ): void {
+    const journal = this.journal;
+    if (journal === undefined || this.expiryInterval === 0) return;
+    delivery.seq ??= this.nextSeq++;
+    journal.add({
+      type: 'delivery',
+      delivery: {
+        clientId: this.clientId,
+        seq: delivery.seq,
+        messageId: journal.messageId(delivery.message),
+        qos: delivery.qos,
+        retain: delivery.retain,
+        subscriptionIds: delivery.subscriptionIds,
+        sharedGroup: delivery.shared?.key,
+        packetId,
+        state,
+      },
+    });
+  }
+
+  /** Removes a delivery from the store (done, dropped, expired, or given to another member). */
+  private forget(delivery: Delivery): void {
+    if (delivery.seq !== undefined && this.journal !== undefined) {
+      this.journal.add({ type: 'delivery-delete', clientId: this.clientId, seq: delivery.seq });
+      delivery.seq = undefined;
+    }
+  }
+
+  /** Carries on numbering after the deliveries restored from the store. */
+  restoredSeq(seq: number): void {
+    if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+  }
+
+  /** An incoming QoS 2 PUBLISH whose PUBREL is awaited [MQTT-4.3.3-2]. */
+  awaitRelease(packetId: number): void {
+    this.awaitingRelease.add(packetId);
+    if (this.persistent) this.journal!.add({ type: 'incoming', clientId: this.clientId, packetId });
+  }
+
+  /** PUBREL arrived: the packet id is free again; false when it was not awaited. */
+  release(packetId: number): boolean {
+    if (!this.awaitingRelease.delete(packetId)) return false;
+    if (this.stored) this.journal?.add({ type: 'incoming-delete', clientId: this.clientId, packetId });
+    return true;
   }
 
   get dropped(): number {
@@ -109,7 +176,7 @@ export class Session {
       }
       if (!this.limits.queueQos0) return false;
       ownPayload(message);
-      return this.queue.push({ message, qos, retain, subscriptionIds });
+      return this.enqueue({ message, qos, retain, subscriptionIds });
     }
     ownPayload(message);
     const delivery: Delivery = { message, qos, retain, subscriptionIds, shared };
@@ -117,18 +184,38 @@ export class Session {
       this.send(output, delivery);
       return true;
     }
-    return this.queue.push(delivery);
+    return this.enqueue(delivery);
+  }
+
+  private enqueue(delivery: Delivery): boolean {
+    const journal = this.journal;
+    if (journal !== undefined && journal.overBudget && this.expiryInterval > 0) {
+      // The store is at maxStoreBytes: nothing new is queued for a persistent session.
+      journal.refused++;
+      return false;
+    }
+    if (!this.queue.push(delivery)) return false;
+    this.record(delivery, undefined, 'queued');
+    return true;
   }
 
   /** Takes a packet id and writes; a PUBLISH too large for the client counts as completed [MQTT-3.1.2-25]. */
   private send(output: SessionOutput, delivery: Delivery): void {
     const entry = this.inflight.add(delivery);
-    if (!output.sendPublish(delivery, entry.packetId, false)) this.inflight.delete(entry.packetId);
+    if (output.sendPublish(delivery, entry.packetId, false)) {
+      this.record(delivery, entry.packetId, 'publish');
+    } else {
+      this.inflight.delete(entry.packetId);
+      this.forget(delivery);
+    }
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for `packetId` completes that delivery. */
   complete(packetId: number): boolean {
-    if (!this.inflight.delete(packetId)) return false;
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined) return false;
+    this.inflight.delete(packetId);
+    this.forget(entry.delivery);
     this.drainQueue();
     return true;
   }
@@ -138,6 +225,7 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.delivery.qos !== 2) return undefined;
     entry.state = 'pubrel';
+    this.record(entry.delivery, packetId, 'pubrel');
     return entry;
   }
 
@@ -166,8 +254,10 @@ export class Session {
     while (delivery !== undefined) {
       if (expired(delivery.message, now)) {
         this.queue.shift();
+        this.forget(delivery);
       } else if (delivery.qos === 0) {
         this.queue.shift();
+        this.forget(delivery);
         if (output.acceptsQos0()) output.sendPublish(delivery, 0, false);
         else this.droppedQos0++;
       } else {

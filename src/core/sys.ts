@@ -40,5 +40,21 @@ export function sysValues(broker: BrokerCore): Array<[topic: string, value: stri
     ['$SYS/broker/retained messages/count', String(broker.retained.size)],
     ['$SYS/broker/subscriptions/count', String(broker.subscriptions.size)],
     ['$SYS/broker/heap/current', String(process.memoryUsage().heapUsed)],
+    ...storeValues(broker),
+  ];
+}
+
+function storeValues(broker: BrokerCore): Array<[topic: string, value: string]> {
+  const store = broker.store;
+  const journal = broker.journal;
+  if (store === undefined || journal === undefined) return [];
+  const stats = store.stats();
+  return [
+    ['$SYS/broker/store/sessions', String(stats.sessions)],
+    ['$SYS/broker/store/messages/count', String(stats.messages)],
+    ['$SYS/broker/store/messages/bytes', String(stats.messageBytes)],
+    ['$SYS/broker/store/file/bytes', String(stats.fileBytes)],
+    ['$SYS/broker/store/dropped', String(journal.refused)],
+    ['$SYS/broker/store/commit failures', String(journal.failures)],
   ];
 }

@@ -20,8 +20,10 @@ interface Run {
   exit: Promise<number | null>;
 }
 
+/** Each run in its own working directory, so the default ./data store lands in a temporary place. */
 function run(args: string[]): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cwd = mkdtempSync(join(tmpdir(), 'midge-run-'));
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (text: string) => stdout.push(text));

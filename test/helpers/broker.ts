@@ -20,6 +20,7 @@ export async function startBroker(
     {
       logLevel: 'silent',
       sysInterval: 0,
+      store: 'memory',
       listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
       ...overrides,
     },

@@ -35,7 +35,7 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
  * released it [MQTT-4.3.3-2] (MQTT 5 says so with 0x92).
  */
 export function handlePubrel(connection: Connection, packet: PubrelPacket): void {
-  const known = connection.session?.awaitingRelease.delete(packet.packetId) === true;
+  const known = connection.session?.release(packet.packetId) === true;
   connection.send(
     connection.version === 5 && !known
       ? { type: 'pubcomp', packetId: packet.packetId, reasonCode: ReasonCode.PacketIdentifierNotFound }

@@ -52,11 +52,12 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       return;
     case 1:
       broker.publish(message, connection);
-      // [MQTT-4.3.2-2] PUBACK with the packet id, after the message is ours.
-      connection.send({ type: 'puback', packetId });
+      // [MQTT-4.3.2-2] PUBACK with the packet id, once the message is ours (durably, in sync mode).
+      connection.acknowledge({ type: 'puback', packetId });
       return;
     case 2: {
-      const pending = connection.session!.awaitingRelease;
+      const session = connection.session!;
+      const pending = session.awaitingRelease;
       // [MQTT-4.3.3-2] a PUBLISH with an id awaiting PUBREL is a duplicate: acknowledge, do not route.
       if (!pending.has(packetId)) {
         if (pending.size >= broker.config.receiveMaximum && connection.version === 5) {
@@ -64,10 +65,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
           connection.fail('receive maximum exceeded', 'RECEIVE_MAXIMUM_EXCEEDED');
           return;
         }
-        pending.add(packetId);
+        session.awaitRelease(packetId);
         broker.publish(message, connection);
       }
-      connection.send({ type: 'pubrec', packetId });
+      connection.acknowledge({ type: 'pubrec', packetId });
       return;
     }
   }
