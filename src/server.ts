@@ -12,6 +12,7 @@ import type { Link } from './core/link.js';
 import { createLogger } from './log.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import { addFlushBarrier } from './transport/flush.js';
 import type { Listener, ListenerAddress } from './transport/listener.js';
 import { TcpListener, TlsListener } from './transport/tcp.js';
 import { WsListener } from './transport/websocket.js';
@@ -47,6 +48,7 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
     return new WsListener(listener, maxPacketSize, accept);
   });
   let closed: Promise<void> | undefined;
+  let removeBarrier: (() => void) | undefined;
   return {
     config,
     core,
@@ -61,6 +63,11 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
       if (store !== undefined && core.store === undefined) {
         const recovered = await core.open(store);
         if (recovered !== undefined) log.warn(recovered);
+        // In sync mode nothing of a turn reaches a client before the turn's changes are committed.
+        const journal = core.journal;
+        if (journal !== undefined && config.durability === 'sync') {
+          removeBarrier = addFlushBarrier(() => (journal.pending ? journal.flush() : undefined));
+        }
       }
       const addresses: ListenerAddress[] = [];
       try {
@@ -83,6 +90,7 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
         closed = (async () => {
           const stopped = Promise.all(listeners.map((listener) => listener.close()));
           await core.close();
+          removeBarrier?.();
           await stopped;
         })();
       }

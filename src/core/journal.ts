@@ -27,10 +27,13 @@ interface Waiter {
 
 export class Journal {
   private changes: Change[] = [];
+  /** Ids of the messages recorded in the batch being gathered. */
+  private batchMessages = new Set<number>();
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private committing: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   private nextMessageId: number;
   /** Commits that failed since start, for $SYS. */
   failures = 0;
@@ -62,9 +65,9 @@ export class Journal {
     this.overBudget = over;
   }
 
-  /** True when changes wait to be committed. */
+  /** True when changes wait to be committed, or a commit is under way. */
   get pending(): boolean {
-    return this.changes.length > 0;
+    return this.changes.length > 0 || this.inFlight > 0;
   }
 
   add(change: Change): void {
@@ -72,12 +75,20 @@ export class Journal {
     this.schedule();
   }
 
-  /** The message's id in the store; the first call records the message itself. */
+  /**
+   * The message's id in the store. The message itself is recorded with the first reference of each
+   * batch: the store may have dropped it when an earlier batch removed its last reference, and a
+   * record of a message it still holds is ignored.
+   */
   messageId(message: Message): number {
-    if (message.storedId !== undefined) return message.storedId;
-    ownPayload(message);
-    const id = this.nextMessageId++;
-    message.storedId = id;
+    let id = message.storedId;
+    if (id !== undefined && this.batchMessages.has(id)) return id;
+    if (id === undefined) {
+      ownPayload(message);
+      id = this.nextMessageId++;
+      message.storedId = id;
+    }
+    this.batchMessages.add(id);
     this.add({
       type: 'message',
       message: {
@@ -135,14 +146,18 @@ export class Journal {
     if (changes.length === 0 && waiters.length === 0) return this.committing;
     this.changes = [];
     this.waiters = [];
+    this.batchMessages = new Set();
     const previous = this.committing;
+    this.inFlight++;
     this.committing = previous.then(() =>
       this.store.commit(changes).then(
         () => {
+          this.inFlight--;
           this.checkBudget();
           for (const waiter of waiters) waiter.done();
         },
         (error: unknown) => {
+          this.inFlight--;
           this.failures++;
           this.log.error({ err: error, changes: changes.length }, 'store commit failed');
           for (const waiter of waiters) waiter.failed();
