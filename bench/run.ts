@@ -8,7 +8,7 @@ import { aedesVersion, type Broker, findBroker, mosquittoVersion } from './lib/b
 import { describeMachine } from './lib/machine.js';
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js';
 import { allowedCpus, findTaskset } from './lib/processes.js';
-import { noteLines, type RunInfo, renderMarkdown, renderText, summaryRows } from './lib/report.js';
+import { noteLines, type RunInfo, renderMarkdown, renderSummaryText } from './lib/report.js';
 import { type Outcome, type Pinning, runOne } from './lib/run-one.js';
 import { buildScenario } from './lib/scenarios.js';
 
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const log = (line: string): void => console.log(line);
 
   const { pinning, text: pinningText } = choosePinning(opts);
-  const scenarios = opts.scenarios.map((name) => buildScenario(name, opts.clients));
+  const scenarios = opts.scenarios.map((name) => buildScenario(name, opts.clients, opts.window));
   const brokers: Broker[] = [];
   const skipped: RunInfo['skipped'] = [];
   for (const name of opts.brokers) {
@@ -56,16 +56,17 @@ async function main(): Promise<number> {
   }
 
   const perRun = opts.warmupSec + opts.durationSec + 2;
+  const runs = scenarios.reduce((n, s) => n + brokers.reduce((m, b) => m + b.setups(s.durable).length, 0), 0);
   log(
     `midge bench: ${scenarios.map((s) => s.name).join(', ')} × ${brokers.map((b) => b.name).join(', ') || 'no broker'}; ` +
-      `warm-up ${opts.warmupSec} s + window ${opts.durationSec} s each (~${Math.ceil(perRun * scenarios.length * brokers.length)} s)`,
+      `${runs} runs, warm-up ${opts.warmupSec} s + window ${opts.durationSec} s each (~${Math.ceil(perRun * runs)} s)`,
   );
   log(`pinning: ${pinningText}`);
 
   const outcomes: Outcome[] = [];
   for (const scenario of scenarios) {
     log(`\n${scenario.name}: ${scenario.description}`);
-    for (const broker of brokers) {
+    for (const broker of brokers.flatMap((b) => b.setups(scenario.durable))) {
       const outcome = await runOne(broker, scenario, opts, pinning, log);
       outcomes.push(outcome);
       const g = outcome.gen;
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
         outcome.brokerCpuPercent !== undefined ? `broker CPU ${outcome.brokerCpuPercent}%` : '',
       ].filter((s) => s !== '');
       log(
-        `  → ${broker.name}: ${outcome.status.toUpperCase()} ${figure}${extra.length ? ` (${extra.join(', ')})` : ''}`,
+        `  → ${broker.label}: ${outcome.status.toUpperCase()} ${figure}${extra.length ? ` (${extra.join(', ')})` : ''}`,
       );
       if (outcome.status !== 'ok') log(`    ${outcome.reason ?? ''}`);
       for (const note of outcome.notes) log(`    note: ${note}`);
@@ -97,7 +98,7 @@ async function main(): Promise<number> {
     brokers: opts.brokers,
     skipped,
   };
-  log(`\n${renderText(summaryRows(info, outcomes))}\n`);
+  log(`\n${renderSummaryText(info, outcomes)}\n`);
   const notes = noteLines(info, outcomes);
   if (notes.length > 0) log(`${notes.map((n) => `* ${n}`).join('\n')}\n`);
 

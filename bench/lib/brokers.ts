@@ -1,8 +1,18 @@
 // The brokers under test: how to find each one, its version, and the command that starts a fresh
-// instance listening on a given port.
+// instance listening on a given port. A broker has one setup per scenario, except in durable scenarios
+// (qos1-pairs) where midge runs once per store: memory, SQLite with sync durability, SQLite batched.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,20 +23,51 @@ import { findExecutable } from './processes.js';
 export interface Launch {
   command: string;
   args: string[];
-  /** Removes whatever the launch created (temporary config files). */
+  /**
+   * Called once the broker has stopped: a note if its store did not end up as expected (e.g. no
+   * database file written), else null.
+   */
+  checkStore?: () => string | null;
+  /** Removes whatever the launch created (temporary config files, data directories). */
   cleanup: () => void;
+}
+
+/** One way of running a broker: its label in the tables, what it keeps its state in, how to start it. */
+export interface BrokerSetup {
+  /** Table label: "midge", "midge sqlite sync", "aedes", ... */
+  label: string;
+  /** What state is kept in, for the QoS 1 table ("memory", "SQLite, durability sync", ...). */
+  store: string;
+  launch(port: number, host: string): Launch;
 }
 
 export interface Broker {
   name: BrokerName;
   version: string;
-  launch(port: number, host: string): Launch;
+  /** The setups to run for a scenario: one, or for midge in a durable scenario, one per store. */
+  setups(durable: boolean): BrokerSetup[];
 }
 
 export type Availability = { ok: true; broker: Broker } | { ok: false; reason: string };
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const noop = (): void => {};
+
+/** A fresh temporary directory, and the cleanup that removes it. */
+function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `midge-bench-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A note unless `file` exists and is not empty. */
+function expectFile(file: string, what: string): string | null {
+  try {
+    if (statSync(file).size > 0) return null;
+    return `${what}: ${file} is empty after the run`;
+  } catch {
+    return `${what}: ${file} was not written`;
+  }
+}
 
 function midge(opts: Options): Availability {
   if (!existsSync(opts.midgeEntry)) {
@@ -41,28 +82,48 @@ function midge(opts: Options): Availability {
   }
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
   if (commit) version += ` (${commit})`;
+  const args = (port: number, host: string, store: string[]): string[] => [
+    ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []),
+    opts.midgeEntry,
+    '--port',
+    String(port),
+    '--ws-port',
+    '0',
+    ...store,
+    '--host',
+    host,
+    '--log-level',
+    'warn',
+  ];
+  const memory: BrokerSetup = {
+    label: 'midge',
+    store: 'memory (--memory)',
+    launch: (port, host) => ({
+      command: process.execPath,
+      args: args(port, host, ['--memory']),
+      cleanup: noop,
+    }),
+  };
+  // A fresh data directory per run: nothing restored at start, nothing left behind.
+  const sqlite = (durability: 'sync' | 'batched'): BrokerSetup => ({
+    label: `midge sqlite ${durability}`,
+    store: `SQLite (--durability ${durability})`,
+    launch: (port, host) => {
+      const data = tempDir('midge-data');
+      return {
+        command: process.execPath,
+        args: args(port, host, ['--data-dir', data.dir, '--durability', durability]),
+        checkStore: () => expectFile(path.join(data.dir, 'midge.db'), 'SQLite store'),
+        cleanup: data.cleanup,
+      };
+    },
+  });
   return {
     ok: true,
     broker: {
       name: 'midge',
       version,
-      launch: (port, host) => ({
-        command: process.execPath,
-        args: [
-          ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []),
-          opts.midgeEntry,
-          '--port',
-          String(port),
-          '--ws-port',
-          '0',
-          '--memory',
-          '--host',
-          host,
-          '--log-level',
-          'warn',
-        ],
-        cleanup: noop,
-      }),
+      setups: (durable) => (durable ? [memory, sqlite('sync'), sqlite('batched')] : [memory]),
     },
   };
 }
@@ -90,11 +151,17 @@ function aedes(): Availability {
     broker: {
       name: 'aedes',
       version,
-      launch: (port, host) => ({
-        command: process.execPath,
-        args: [server, '--port', String(port), '--host', host],
-        cleanup: noop,
-      }),
+      setups: () => [
+        {
+          label: 'aedes',
+          store: 'memory (Aedes defaults)',
+          launch: (port, host) => ({
+            command: process.execPath,
+            args: [server, '--port', String(port), '--host', host],
+            cleanup: noop,
+          }),
+        },
+      ],
     },
   };
 }
@@ -119,27 +186,44 @@ function mosquitto(): Availability {
     broker: {
       name: 'mosquitto',
       version,
-      launch: (port, host) => {
-        const dir = mkdtempSync(path.join(os.tmpdir(), 'midge-bench-mosquitto-'));
-        const conf = path.join(dir, 'mosquitto.conf');
-        writeFileSync(
-          conf,
-          [
-            `listener ${port} ${host}`,
-            'allow_anonymous true',
-            'persistence false',
-            'log_dest stderr',
-            'log_type error',
-            'log_type warning',
-            '',
-          ].join('\n'),
-        );
-        return {
-          command: bin,
-          args: ['-c', conf],
-          cleanup: () => rmSync(dir, { recursive: true, force: true }),
-        };
-      },
+      setups: (durable) => [
+        {
+          label: 'mosquitto',
+          store: durable ? 'persistence true' : 'persistence false',
+          launch: (port, host) => {
+            const temp = tempDir('mosquitto');
+            const conf = path.join(temp.dir, 'mosquitto.conf');
+            const store = path.join(temp.dir, 'store');
+            if (durable) {
+              // Started as root, Mosquitto drops to its own user (`user`, default mosquitto), which
+              // must be able to write the snapshot: open up just this temporary directory.
+              mkdirSync(store);
+              chmodSync(temp.dir, 0o755);
+              chmodSync(store, 0o777);
+            }
+            writeFileSync(
+              conf,
+              [
+                `listener ${port} ${host}`,
+                'allow_anonymous true',
+                ...(durable ? ['persistence true', `persistence_location ${store}/`] : ['persistence false']),
+                'log_dest stderr',
+                'log_type error',
+                'log_type warning',
+                '',
+              ].join('\n'),
+            );
+            return {
+              command: bin,
+              args: ['-c', conf],
+              ...(durable
+                ? { checkStore: () => expectFile(path.join(store, 'mosquitto.db'), 'Mosquitto persistence') }
+                : {}),
+              cleanup: temp.cleanup,
+            };
+          },
+        },
+      ],
     },
   };
 }

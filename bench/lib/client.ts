@@ -1,12 +1,53 @@
 // One raw-TCP MQTT client of the load generator: connects, subscribes, floods pre-built PUBLISH batches
 // with backpressure, and counts what arrives. Reads go through net's `onread` into one reused buffer,
 // so receiving costs a header walk per packet and no allocation per chunk.
+// With `qos1`, it also plays the QoS 1 roles: as a subscriber it answers every PUBLISH with a PUBACK
+// (all the PUBACKs of one read chunk in one write); as a publisher it keeps a bounded window of
+// unacknowledged QoS 1 PUBLISHes, refilled from a pre-built buffer as PUBACKs arrive.
 
 import net from 'node:net';
-import { connackAccepted, connectPacket, PacketType, subackGranted, subscribePacket } from './mqtt-bytes.js';
+import {
+  connackAccepted,
+  connectPacket,
+  PacketType,
+  subackGranted,
+  subscribePacket,
+  writePuback,
+} from './mqtt-bytes.js';
 import { PacketWalker } from './packet-walker.js';
 
 const READ_BUFFER_BYTES = 256 * 1024;
+/** Most QoS 1 PUBLISHes one read chunk can end (the smallest is 6 bytes), plus one begun earlier. */
+const MAX_ACKS_PER_CHUNK = Math.ceil(READ_BUFFER_BYTES / 6) + 1;
+
+export interface ClientOptions {
+  /** false: a session that outlives the connection (3.1.1 Clean Session 0). Default true. */
+  cleanSession?: boolean;
+  /** Answer QoS 1 PUBLISHes with PUBACK, and take PUBACKs for `startWindow`. Default false. */
+  qos1?: boolean;
+}
+
+/**
+ * The QoS 1 publishing window: `packets` holds `cycle` PUBLISHes with ids 1..cycle; at most `size`
+ * are unacknowledged at a time. Ids are sent in order and cycle; an id whose PUBACK has not come back
+ * is never reused (sending pauses there instead).
+ */
+class Qos1Window {
+  /** Index (id - 1) of the next packet to send. */
+  next = 0;
+  inflight = 0;
+  /** 1 = sent, PUBACK not yet received; indexed by id - 1. */
+  readonly awaiting: Uint8Array;
+
+  constructor(
+    readonly packets: Buffer,
+    readonly packetBytes: number,
+    readonly cycle: number,
+    readonly size: number,
+  ) {
+    this.awaiting = new Uint8Array(cycle);
+  }
+}
 
 interface Waiter {
   resolve: (body: Buffer) => void;
@@ -25,8 +66,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export class BenchClient {
   readonly socket: net.Socket;
   readonly walker: PacketWalker;
-  /** Batches handed to socket.write() (accepted by Node, not necessarily by the broker yet). */
-  batchesWritten = 0;
+  /** PUBLISH packets handed to socket.write() (accepted by Node, not necessarily by the broker yet). */
+  published = 0;
+  /** PUBACKs received for our QoS 1 PUBLISHes. */
+  acked = 0;
   closed = false;
   /** True if the connection ended without us asking (broker closed it, reset it, or died). */
   closedByPeer = false;
@@ -37,13 +80,31 @@ export class BenchClient {
   private stoppedByUs = false;
   private readonly waiters = new Map<number, Waiter>();
   private readonly connected: Promise<void>;
+  private readonly cleanSession: boolean;
+  private readonly qos1: boolean;
+  /** Packet ids of the QoS 1 PUBLISHes received in the current read chunk, to acknowledge. */
+  private readonly ackIds: Uint16Array | null;
+  private ackCount = 0;
+  private window: Qos1Window | null = null;
 
   constructor(
     host: string,
     port: number,
     readonly clientId: string,
+    options: ClientOptions = {},
   ) {
-    this.walker = new PacketWalker((type, _flags, body) => this.onControl(type, body));
+    this.cleanSession = options.cleanSession ?? true;
+    this.qos1 = options.qos1 ?? false;
+    this.ackIds = this.qos1 ? new Uint16Array(MAX_ACKS_PER_CHUNK) : null;
+    const hooks = this.qos1
+      ? {
+          publishId: (id: number): void => {
+            this.ackIds![this.ackCount++] = id;
+          },
+          puback: (id: number): void => this.onPuback(id),
+        }
+      : null;
+    this.walker = new PacketWalker((type, _flags, body) => this.onControl(type, body), hooks);
     this.socket = net.connect({
       host,
       port,
@@ -53,6 +114,7 @@ export class BenchClient {
         callback: (nread: number, buf: Buffer): boolean => {
           try {
             this.walker.feed(buf, 0, nread);
+            if (this.qos1) this.afterRead();
           } catch (err) {
             this.socket.destroy(err as Error);
             return false;
@@ -74,19 +136,21 @@ export class BenchClient {
   async connect(timeoutMs: number): Promise<void> {
     await withTimeout(this.connected, timeoutMs, `${this.clientId}: TCP connect`);
     const connack = this.expect(PacketType.CONNACK);
-    this.socket.write(connectPacket(this.clientId));
+    this.socket.write(connectPacket(this.clientId, this.cleanSession));
     const body = await withTimeout(connack, timeoutMs, `${this.clientId}: CONNACK`);
     if (!connackAccepted(body)) {
       throw new Error(`${this.clientId}: CONNACK refused (return code ${body[1]})`);
     }
   }
 
-  /** SUBSCRIBE at QoS 0, wait for a SUBACK that grants it. */
-  async subscribe(filter: string, packetId: number, timeoutMs: number): Promise<void> {
+  /** SUBSCRIBE at `qos`, wait for a SUBACK that grants it. */
+  async subscribe(filter: string, packetId: number, timeoutMs: number, qos: 0 | 1 = 0): Promise<void> {
     const suback = this.expect(PacketType.SUBACK);
-    this.socket.write(subscribePacket(packetId, filter, 0));
+    this.socket.write(subscribePacket(packetId, filter, qos));
     const body = await withTimeout(suback, timeoutMs, `${this.clientId}: SUBACK for ${filter}`);
-    if (!subackGranted(body, packetId)) throw new Error(`${this.clientId}: SUBSCRIBE ${filter} refused`);
+    if (!subackGranted(body, packetId, qos)) {
+      throw new Error(`${this.clientId}: SUBSCRIBE ${filter} at QoS ${qos} refused (granted ${body[2]})`);
+    }
   }
 
   /**
@@ -94,12 +158,12 @@ export class BenchClient {
    * false and resumes on 'drain', so at most one batch waits in Node's buffer. After a few writes in a
    * row the pump yields (setImmediate) so other publishers and the readers get their turn.
    */
-  startFlood(batch: Buffer): void {
+  startFlood(batch: Buffer, messagesPerBatch: number): void {
     this.flooding = true;
     const pump = (): void => {
       let writes = 0;
       while (this.flooding && !this.closed) {
-        this.batchesWritten++;
+        this.published += messagesPerBatch;
         if (!this.socket.write(batch)) return; // resumed by 'drain'
         if (++writes === 4) {
           setImmediate(pump);
@@ -111,8 +175,64 @@ export class BenchClient {
     pump();
   }
 
+  /**
+   * QoS 1 publishing (needs `qos1`): sends up to `size` PUBLISHes from `packets` (ids 1..cycle, see
+   * publishQos1Packets), then one more for each PUBACK, until stopFlood(). The window is the flow
+   * control here: at most `size` packets are ever waiting, so socket backpressure is not watched.
+   */
+  startWindow(packets: Buffer, packetBytes: number, size: number): void {
+    const cycle = packets.length / packetBytes;
+    if (!this.qos1 || !Number.isInteger(cycle) || size > cycle) throw new Error('bad QoS 1 window');
+    this.window = new Qos1Window(packets, packetBytes, cycle, size);
+    this.flooding = true;
+    this.refill();
+  }
+
   stopFlood(): void {
     this.flooding = false;
+  }
+
+  /** After each read chunk: one write with the PUBACKs owed, then top the publishing window up. */
+  private afterRead(): void {
+    if (this.ackCount > 0 && !this.closed) {
+      const out = Buffer.allocUnsafe(this.ackCount * 4);
+      for (let i = 0; i < this.ackCount; i++) writePuback(out, i * 4, this.ackIds![i]!);
+      this.socket.write(out);
+    }
+    this.ackCount = 0;
+    if (this.window !== null) this.refill();
+  }
+
+  private onPuback(id: number): void {
+    const w = this.window;
+    if (w === null || id < 1 || id > w.cycle || w.awaiting[id - 1] === 0) return; // not ours: ignore
+    w.awaiting[id - 1] = 0;
+    w.inflight--;
+    this.acked++;
+  }
+
+  /** Sends the next PUBLISHes while the window has room: consecutive ids go out as one subarray. */
+  private refill(): void {
+    const w = this.window!;
+    if (!this.flooding || this.closed) return;
+    let from = w.next;
+    while (w.inflight < w.size && w.awaiting[w.next] === 0) {
+      w.awaiting[w.next] = 1;
+      w.inflight++;
+      w.next++;
+      if (w.next === w.cycle) {
+        this.writeRun(from, w.next);
+        w.next = 0;
+        from = 0;
+      }
+    }
+    if (w.next > from) this.writeRun(from, w.next);
+  }
+
+  private writeRun(from: number, to: number): void {
+    const w = this.window!;
+    this.published += to - from;
+    this.socket.write(w.packets.subarray(from * w.packetBytes, to * w.packetBytes));
   }
 
   /** Closes the connection from our side (not counted as a broker failure). */

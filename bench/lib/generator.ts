@@ -1,9 +1,11 @@
 // The load generator: runs one scenario against one broker (in its own process, see
 // bench/generator-child.ts). Connects and subscribes every subscriber, connects every publisher, floods
 // for the warm-up, then counts deliveries over a fixed window. Every wait is bounded.
+// At QoS 0 publishers flood pre-built batches; at QoS 1 each keeps a window of unacknowledged
+// PUBLISHes and subscribers acknowledge what they receive.
 
 import { BenchClient, withTimeout } from './client.js';
-import { benchPayload, publishPacket, repeatPacket } from './mqtt-bytes.js';
+import { benchPayload, publishPacket, publishQos1Packets, repeatPacket } from './mqtt-bytes.js';
 
 /** Lines the child prints for the parent start with this, followed by one JSON object. */
 export const LINE_PREFIX = '@@bench ';
@@ -15,6 +17,12 @@ export interface GeneratorConfig {
   publishTopics: string[];
   /** One subscriber per entry, subscribed to that filter. */
   subscribeFilters: string[];
+  /** QoS of every PUBLISH and subscription. */
+  qos: 0 | 1;
+  /** Subscribers connect with Clean Session 0 (their sessions outlive the connection). */
+  persistentSubscribers: boolean;
+  /** QoS 1: most unacknowledged PUBLISHes per publisher. */
+  window: number;
   payloadBytes: number;
   /** Target size of one write; each publisher's batch holds as many whole PUBLISH packets as fit. */
   batchBytes: number;
@@ -48,7 +56,11 @@ export interface GeneratorResult {
   /** When the first such close happened, in ms from the start of the window (negative: in warm-up). */
   firstCloseMs: number | null;
   closeReasons: string[];
+  /** QoS 0: PUBLISH packets per write. 0 at QoS 1 (windowed). */
   messagesPerBatch: number;
+  /** QoS 1: PUBACKs received by all publishers during the window. */
+  acked: number;
+  ackedPerSec: number;
 }
 
 /** The generator counts as saturated above this share of one core. */
@@ -71,6 +83,8 @@ function emptyResult(): GeneratorResult {
     firstCloseMs: null,
     closeReasons: [],
     messagesPerBatch: 0,
+    acked: 0,
+    ackedPerSec: 0,
   };
 }
 
@@ -106,8 +120,14 @@ export async function runGenerator(
 ): Promise<GeneratorResult> {
   const result = emptyResult();
   const payload = benchPayload(cfg.payloadBytes);
+  const qos1 = cfg.qos === 1;
+  // Fixed client ids: with persistent subscribers, each one's session is what the broker keeps.
   const subscribers = cfg.subscribeFilters.map(
-    (_, i) => new BenchClient(cfg.host, cfg.port, `bench-sub-${i}`),
+    (_, i) =>
+      new BenchClient(cfg.host, cfg.port, `bench-sub-${i}`, {
+        cleanSession: !cfg.persistentSubscribers,
+        qos1,
+      }),
   );
   const publishers: BenchClient[] = [];
   const all = (): BenchClient[] => [...subscribers, ...publishers];
@@ -116,7 +136,7 @@ export async function runGenerator(
     const ready = Promise.all(
       subscribers.map(async (client, i) => {
         await client.connect(cfg.setupTimeoutMs);
-        await client.subscribe(cfg.subscribeFilters[i]!, 1, cfg.setupTimeoutMs);
+        await client.subscribe(cfg.subscribeFilters[i]!, 1, cfg.setupTimeoutMs, cfg.qos);
       }),
     );
     await withTimeout(ready, cfg.setupTimeoutMs, 'connecting and subscribing the subscribers');
@@ -126,7 +146,7 @@ export async function runGenerator(
   }
 
   for (let i = 0; i < cfg.publishTopics.length; i++) {
-    publishers.push(new BenchClient(cfg.host, cfg.port, `bench-pub-${i}`));
+    publishers.push(new BenchClient(cfg.host, cfg.port, `bench-pub-${i}`, { qos1 }));
   }
   try {
     const ready = Promise.all(publishers.map((client) => client.connect(cfg.setupTimeoutMs)));
@@ -136,25 +156,27 @@ export async function runGenerator(
     return { ...result, failedStage: 'publishers', error: (err as Error).message };
   }
 
-  // Build every batch before the first byte of load is sent.
+  // Build every batch before the first byte of load is sent. QoS 1: ids cycle through 1..idCycle,
+  // several windows' worth, so an id comes back into use long after its PUBACK normally arrived.
+  const idCycle = Math.min(0xffff, Math.max(1024, cfg.window * 4));
   const batches = cfg.publishTopics.map((topic) => {
+    if (qos1) {
+      const { packets, packetBytes } = publishQos1Packets(topic, payload, idCycle);
+      return { batch: packets, count: 0, packetBytes };
+    }
     const one = publishPacket(topic, payload);
     const count = Math.max(1, Math.floor(cfg.batchBytes / one.length));
-    return { batch: repeatPacket(one, count), count };
+    return { batch: repeatPacket(one, count), count, packetBytes: one.length };
   });
   result.messagesPerBatch = batches[0]?.count ?? 0;
-  const perBatch = batches.map((b) => b.count);
-  const publishedNow = (): number => {
-    let total = 0;
-    publishers.forEach((p, i) => {
-      total += p.batchesWritten * perBatch[i]!;
-    });
-    return total;
-  };
+  const publishedNow = (): number => publishers.reduce((total, p) => total + p.published, 0);
+  const ackedNow = (): number => publishers.reduce((total, p) => total + p.acked, 0);
 
   onEvent('flood-start');
   publishers.forEach((p, i) => {
-    p.startFlood(batches[i]!.batch);
+    const b = batches[i]!;
+    if (qos1) p.startWindow(b.batch, b.packetBytes, cfg.window);
+    else p.startFlood(b.batch, b.count);
   });
   await waitUnlessAllClosed(subscribers, cfg.warmupMs, cfg.sampleMs);
 
@@ -163,6 +185,7 @@ export async function runGenerator(
   const cpu0 = process.cpuUsage();
   const delivered0 = sumDelivered(subscribers);
   const published0 = publishedNow();
+  const acked0 = ackedNow();
   onEvent('measure-start');
 
   let lastCount = delivered0;
@@ -181,6 +204,7 @@ export async function runGenerator(
   const cpu = process.cpuUsage(cpu0);
   result.delivered = sumDelivered(subscribers) - delivered0;
   result.published = publishedNow() - published0;
+  result.acked = ackedNow() - acked0;
   onEvent('measure-end');
 
   for (const p of publishers) p.stopFlood();
@@ -192,6 +216,7 @@ export async function runGenerator(
   const seconds = (t1 - t0) / 1000;
   result.deliveredPerSec = Math.round(result.delivered / seconds);
   result.publishedPerSec = Math.round(result.published / seconds);
+  result.ackedPerSec = Math.round(result.acked / seconds);
   result.cpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 1000) / 10;
   result.saturated = result.cpuPercent > SATURATION_PERCENT;
   return result;

@@ -7,6 +7,7 @@ export const PacketType = {
   CONNECT: 1,
   CONNACK: 2,
   PUBLISH: 3,
+  PUBACK: 4,
   SUBSCRIBE: 8,
   SUBACK: 9,
   PINGRESP: 13,
@@ -44,20 +45,21 @@ function packet(firstByte: number, parts: Buffer[]): Buffer {
 }
 
 /**
- * CONNECT, protocol level 4 (3.1.1), clean session, keep alive 0 (no PINGREQ needed during a run).
+ * CONNECT, protocol level 4 (3.1.1), keep alive 0 (no PINGREQ needed during a run).
  *   0x10                  fixed header: type 1 (CONNECT), flags 0
  *   <len>                 remaining length
  *   0x00 0x04 'M''Q''T''T' protocol name
  *   0x04                  protocol level 4 = MQTT 3.1.1
- *   0x02                  connect flags: clean session; no will, no username, no password
+ *   0x02 | 0x00           connect flags: clean session (0x02) or a session that outlives the
+ *                         connection (0x00); no will, no username, no password
  *   0x00 0x00             keep alive = 0 seconds (disabled)
  *   <2-byte len><id>      payload: client identifier
  */
-export function connectPacket(clientId: string): Buffer {
+export function connectPacket(clientId: string, cleanSession = true): Buffer {
   return packet(0x10, [
     mqttString('MQTT'),
     Buffer.from([0x04]),
-    Buffer.from([0x02]),
+    Buffer.from([cleanSession ? 0x02 : 0x00]),
     Buffer.from([0x00, 0x00]),
     mqttString(clientId),
   ]);
@@ -69,7 +71,7 @@ export function connectPacket(clientId: string): Buffer {
  *   <len>                 remaining length
  *   <2 bytes>             packet identifier (non-zero)
  *   <2-byte len><filter>  topic filter
- *   <qos>                 requested QoS (0 for these benchmarks)
+ *   <qos>                 requested QoS (0, or 1 for the QoS 1 scenario)
  */
 export function subscribePacket(packetId: number, filter: string, qos: 0 | 1 | 2 = 0): Buffer {
   if (packetId < 1 || packetId > 0xffff) throw new RangeError('packet id must be 1..65535');
@@ -87,6 +89,36 @@ export function subscribePacket(packetId: number, filter: string, qos: 0 | 1 | 2
  */
 export function publishPacket(topic: string, payload: Buffer): Buffer {
   return packet(0x30, [mqttString(topic), payload]);
+}
+
+/**
+ * `count` QoS 1 PUBLISH packets back to back, packet identifiers 1..count in order. Every packet has
+ * the same length (`packetBytes`), so packets i..j are one subarray of `packets`.
+ *   0x32                  fixed header: type 3 (PUBLISH), DUP 0, QoS 1 (0b01 in bits 2-1), RETAIN 0
+ *   <len>                 remaining length
+ *   <2-byte len><topic>   topic name
+ *   <2 bytes>             packet identifier (QoS > 0 only), big-endian
+ *   <payload>             application message
+ */
+export function publishQos1Packets(
+  topic: string,
+  payload: Buffer,
+  count: number,
+): { packets: Buffer; packetBytes: number } {
+  if (count < 1 || count > 0xffff) throw new RangeError('packet id count must be 1..65535');
+  const one = packet(0x32, [mqttString(topic), Buffer.alloc(2), payload]);
+  const idOffset = one.length - payload.length - 2;
+  const packets = repeatPacket(one, count);
+  for (let i = 0; i < count; i++) packets.writeUInt16BE(i + 1, i * one.length + idOffset);
+  return { packets, packetBytes: one.length };
+}
+
+/** PUBACK: 0x40 (type 4, flags 0), remaining length 2, then the packet identifier (big-endian). */
+export function writePuback(out: Buffer, offset: number, packetId: number): void {
+  out[offset] = 0x40;
+  out[offset + 1] = 0x02;
+  out[offset + 2] = packetId >> 8;
+  out[offset + 3] = packetId & 0xff;
 }
 
 /** DISCONNECT: 0xE0 (type 14, flags 0), remaining length 0. */
@@ -114,7 +146,18 @@ export function connackAccepted(body: Buffer): boolean {
   return body.length >= 2 && body[1] === 0x00;
 }
 
-/** SUBACK body = [packet id (2 bytes), one return code per filter]; 0x80 means failure. */
-export function subackGranted(body: Buffer, packetId: number): boolean {
-  return body.length >= 3 && body.readUInt16BE(0) === packetId && body[2] !== 0x80;
+/**
+ * SUBACK body = [packet id (2 bytes), one return code per filter]; the return code is the granted
+ * QoS, 0x80 means failure. A grant below the QoS asked for counts as refused (it would change what is
+ * measured).
+ */
+export function subackGranted(body: Buffer, packetId: number, qos: 0 | 1 | 2 = 0): boolean {
+  const granted = body[2];
+  return (
+    body.length >= 3 &&
+    body.readUInt16BE(0) === packetId &&
+    granted !== undefined &&
+    granted !== 0x80 &&
+    granted >= qos
+  );
 }

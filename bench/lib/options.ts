@@ -13,6 +13,8 @@ export interface Options {
   warmupSec: number;
   /** The "many" side of each scenario. */
   clients: number;
+  /** qos1-pairs: most unacknowledged QoS 1 PUBLISHes per publisher. */
+  window: number;
   payloadBytes: number;
   batchBytes: number;
   setupTimeoutSec: number;
@@ -26,14 +28,16 @@ export interface Options {
 
 export const USAGE = `usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
 
-  --brokers LIST     comma-separated, from ${BROKER_NAMES.join(',')} (default: all)    env BENCH_BROKERS
-  --scenarios LIST   comma-separated, from ${SCENARIO_NAMES.join(',')} (default: all)      env BENCH_SCENARIOS
-  --duration SEC     measurement window per run (default 5)               env BENCH_DURATION
-  --warmup SEC       load before the window starts (default 1)            env BENCH_WARMUP
-  --clients N        publishers (fan-in) / subscribers (fan-out) (default 50)  env BENCH_CLIENTS
-  --no-pin           do not pin broker and generator to separate cores    env BENCH_NO_PIN=1
-  --midge PATH       midge entry point (default dist/src/main.js)         env MIDGE_ENTRY
-  --out DIR          results directory (default bench/results)            env BENCH_OUT
+  --brokers LIST     comma-separated, from ${BROKER_NAMES.join(',')} (default: all)       env BENCH_BROKERS
+  --scenarios LIST   comma-separated, from ${SCENARIO_NAMES.join(',')} (default: all)   env BENCH_SCENARIOS
+  --duration SEC     measurement window per run (default 5)                           env BENCH_DURATION
+  --warmup SEC       load before the window starts (default 1)                        env BENCH_WARMUP
+  --clients N        publishers (fan-in) / subscribers (fan-out) / pairs (qos1-pairs)
+                     (default 50)                                                     env BENCH_CLIENTS
+  --window N         qos1-pairs: unacknowledged PUBLISHes per publisher (default 64)  env BENCH_WINDOW
+  --no-pin           do not pin broker and generator to separate cores                env BENCH_NO_PIN=1
+  --midge PATH       midge entry point (default dist/src/main.js)                     env MIDGE_ENTRY
+  --out DIR          results directory (default bench/results)                        env BENCH_OUT
   --help`;
 
 export class UsageError extends Error {}
@@ -65,6 +69,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | 
     BENCH_DURATION: 'duration',
     BENCH_WARMUP: 'warmup',
     BENCH_CLIENTS: 'clients',
+    BENCH_WINDOW: 'window',
     MIDGE_ENTRY: 'midge',
     BENCH_OUT: 'out',
   };
@@ -94,6 +99,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | 
     durationSec: num(given.get('duration') ?? '5', '--duration', 0.5, 120),
     warmupSec: num(given.get('warmup') ?? '1', '--warmup', 0, 60),
     clients: Math.round(num(given.get('clients') ?? '50', '--clients', 1, 1000)),
+    window: Math.round(num(given.get('window') ?? '64', '--window', 1, 4096)),
     payloadBytes: 64,
     batchBytes: 64 * 1024,
     setupTimeoutSec: 4,

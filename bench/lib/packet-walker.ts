@@ -4,6 +4,9 @@
 // keeps a reference to the chunk, which lets the caller reuse one read buffer (net `onread`).
 // Non-PUBLISH packets (CONNACK, SUBACK, ...) are rare and small: their bodies are collected and
 // handed to `onControl`.
+// For the QoS 1 scenario the walker also takes `AckHooks`: it reads the packet identifier of each QoS
+// 1/2 PUBLISH (2-byte topic length, skip the topic, 2-byte id; the payload is still skipped) and of
+// each PUBACK, and hands them over without allocating (except for a packet split across chunks).
 
 import { PacketType } from './mqtt-bytes.js';
 
@@ -15,6 +18,13 @@ const IN_BODY = 2;
 const MAX_CONTROL_BODY = 64 * 1024;
 
 export type ControlHandler = (type: number, flags: number, body: Buffer) => void;
+
+export interface AckHooks {
+  /** A QoS 1/2 PUBLISH arrived with this packet identifier (it is counted in `publishes` as well). */
+  publishId(packetId: number): void;
+  /** A PUBACK arrived for this packet identifier (instead of going to `onControl`). */
+  puback(packetId: number): void;
+}
 
 export class PacketWalker {
   /** Completed PUBLISH packets seen so far. */
@@ -32,9 +42,15 @@ export class PacketWalker {
   private control: Buffer | null = null;
   private controlPos = 0;
 
-  constructor(private readonly onControl: ControlHandler) {}
+  constructor(
+    private readonly onControl: ControlHandler,
+    private readonly acks: AckHooks | null = null,
+  ) {}
 
-  /** Walks buf[start, end). Throws on a malformed remaining length or an oversized control packet. */
+  /**
+   * Walks buf[start, end). Throws on a malformed remaining length, an oversized control packet or a
+   * QoS 1/2 PUBLISH too short to hold its packet identifier.
+   */
   feed(buf: Buffer, start: number, end: number): void {
     let pos = start;
     let count = 0;
@@ -48,11 +64,23 @@ export class PacketWalker {
           if (b1 < 0x80) {
             const next = pos + 2 + b1;
             if (next <= end) {
+              // QoS bits set (and asked to): the packet id follows the topic.
+              if ((b0 & 0x06) !== 0 && this.acks !== null) {
+                const idAt = pos + 4 + ((buf[pos + 2]! << 8) | buf[pos + 3]!);
+                if (idAt + 2 > next) throw new Error('QoS 1/2 PUBLISH without a packet identifier');
+                this.acks.publishId((buf[idAt]! << 8) | buf[idAt + 1]!);
+              }
               count++;
               pos = next;
               continue;
             }
           }
+        }
+        // Fast path: a whole PUBACK (0x40 0x02 <id>) inside this chunk.
+        if (b0 === 0x40 && this.acks !== null && pos + 3 < end && buf[pos + 1] === 0x02) {
+          this.acks.puback((buf[pos + 2]! << 8) | buf[pos + 3]!);
+          pos += 4;
+          continue;
         }
         this.type = b0 >> 4;
         this.flags = b0 & 0x0f;
@@ -71,7 +99,9 @@ export class PacketWalker {
           continue;
         }
         this.remaining = this.lengthValue;
-        if (this.type !== PacketType.PUBLISH) {
+        // Collected: control packets, and a QoS 1/2 PUBLISH split across chunks (for its packet id).
+        const wantsId = this.type === PacketType.PUBLISH && (this.flags & 0x06) !== 0 && this.acks !== null;
+        if (this.type !== PacketType.PUBLISH || wantsId) {
           if (this.remaining > MAX_CONTROL_BODY) {
             throw new Error(`unexpected ${this.remaining}-byte packet of type ${this.type}`);
           }
@@ -97,9 +127,24 @@ export class PacketWalker {
   /** Ends the current packet; returns 1 if it was a PUBLISH (to be counted), else 0. */
   private finish(): number {
     this.stage = EXPECT_HEADER;
-    if (this.type === PacketType.PUBLISH) return 1;
+    if (this.type === PacketType.PUBLISH) {
+      const body = this.control;
+      if (body !== null) {
+        // A QoS 1/2 PUBLISH that came in pieces (collected above for its packet id).
+        this.control = null;
+        if (body.length < 4 || body.length < 4 + body.readUInt16BE(0)) {
+          throw new Error('QoS 1/2 PUBLISH without a packet identifier');
+        }
+        this.acks?.publishId(body.readUInt16BE(2 + body.readUInt16BE(0)));
+      }
+      return 1;
+    }
     const body = this.control ?? Buffer.alloc(0);
     this.control = null;
+    if (this.type === PacketType.PUBACK && this.acks !== null && body.length === 2) {
+      this.acks.puback(body.readUInt16BE(0));
+      return 0;
+    }
     this.onControl(this.type, this.flags, body);
     return 0;
   }

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Broker } from './brokers.js';
+import type { BrokerSetup } from './brokers.js';
 import { type GeneratorConfig, type GeneratorResult, LINE_PREFIX } from './generator.js';
 import { freePort, mqttProbe, waitForPort } from './net-checks.js';
 import type { Options } from './options.js';
@@ -23,7 +23,10 @@ export type Status = 'ok' | 'died' | 'failed' | 'skipped';
 
 export interface Outcome {
   scenario: string;
+  /** The setup's label: "midge", "midge sqlite sync", "aedes", ... */
   broker: string;
+  /** What the broker kept its state in for this run. */
+  store: string;
   status: Status;
   /** Died without exiting: alive but not answering a fresh CONNECT after the run. */
   unresponsive?: boolean;
@@ -121,13 +124,19 @@ function addNotes(gen: GeneratorResult, outcome: Outcome): void {
 }
 
 export async function runOne(
-  broker: Broker,
+  broker: BrokerSetup,
   scenario: Scenario,
   opts: Options,
   pinning: Pinning | null,
   log: (line: string) => void,
 ): Promise<Outcome> {
-  const outcome: Outcome = { scenario: scenario.name, broker: broker.name, status: 'failed', notes: [] };
+  const outcome: Outcome = {
+    scenario: scenario.name,
+    broker: broker.label,
+    store: broker.store,
+    status: 'failed',
+    notes: [],
+  };
   const port = await freePort(opts.host);
   const launch = broker.launch(port, opts.host);
   const proc: Managed = startProcess(launch.command, launch.args, pinning?.broker ?? null);
@@ -137,13 +146,16 @@ export async function runOne(
       outcome.reason = `did not start: ${notListening} (${describeExit(proc)}): ${outputSummary(proc)}`;
       return outcome;
     }
-    log(`  ${broker.name} listening on ${opts.host}:${port} (pid ${proc.pid}); running ${scenario.name}…`);
+    log(`  ${broker.label} listening on ${opts.host}:${port} (pid ${proc.pid}); running ${scenario.name}…`);
 
     const cfg: GeneratorConfig = {
       host: opts.host,
       port,
       publishTopics: scenario.publishTopics,
       subscribeFilters: scenario.subscribeFilters,
+      qos: scenario.qos,
+      persistentSubscribers: scenario.durable,
+      window: opts.window,
       payloadBytes: opts.payloadBytes,
       batchBytes: opts.batchBytes,
       warmupMs: opts.warmupSec * 1000,
@@ -191,6 +203,11 @@ export async function runOne(
     return outcome;
   } finally {
     await stopProcess(proc, STOP_GRACE_MS);
+    // Only meaningful after a normal stop (a broker killed mid-run may not have written anything).
+    if (outcome.status === 'ok') {
+      const storeNote = launch.checkStore?.() ?? null;
+      if (storeNote !== null) outcome.notes.push(storeNote);
+    }
     launch.cleanup();
   }
 }

@@ -189,7 +189,7 @@ export class Session {
 
   private enqueue(delivery: Delivery): boolean {
     const journal = this.journal;
-    if (journal !== undefined && journal.overBudget && this.expiryInterval > 0) {
+    if (journal?.overBudget && this.expiryInterval > 0) {
       // The store is at maxStoreBytes: nothing new is queued for a persistent session.
       journal.refused++;
       return false;

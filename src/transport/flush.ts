@@ -28,12 +28,12 @@ function flushBatch(batch: Flushable[]): void {
 function run(): void {
   scheduled = false;
   const batch = dirty.splice(0);
-  let waits: Promise<void>[] | undefined;
+  const waits: Promise<void>[] = [];
   for (const barrier of barriers) {
     const wait = barrier();
-    if (wait !== undefined) (waits ??= []).push(wait);
+    if (wait !== undefined) waits.push(wait);
   }
-  if (waits === undefined) flushBatch(batch);
+  if (waits.length === 0) flushBatch(batch);
   else
     Promise.all(waits).then(
       () => flushBatch(batch),
