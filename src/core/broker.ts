@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { BrokerConfig } from '../config/schema.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../store/index.js';
 import { parseShared, SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
 import { Connection } from './connection.js';
 import type { AuthenticateRequest, AuthenticateResult, Hooks } from './hooks.js';

@@ -14,7 +14,7 @@
  * publishers' connections are closed instead, so their clients resend on reconnect.
  */
 import type { Logger } from 'pino';
-import type { Change, Store } from '../store/types.js';
+import type { Change, Store } from '../store/index.js';
 import type { Message } from './message.js';
 import { ownPayload } from './message.js';
 

@@ -6,7 +6,7 @@
  * wills published), expired messages are dropped, and timers resume with what is left.
  */
 import type { Subscription } from '../codec/index.js';
-import type { LoadedState, StoredMessage } from '../store/types.js';
+import type { LoadedState, StoredMessage } from '../store/index.js';
 import type { BrokerCore } from './broker.js';
 import { endSession, scheduleExpiry, scheduleWill } from './lifecycle.js';
 import { expired, type Message } from './message.js';
