@@ -238,6 +238,25 @@ describe('persistence across a restart (memory store)', () => {
   });
 });
 
+describe('the store budget (maxStoreBytes)', () => {
+  test('beyond it, new messages are not queued for persistent sessions, and the drop is counted', async () => {
+    const store = new MemoryStore();
+    const b = await broker(store, { maxStoreBytes: 1000 });
+    const sub = await client(b.url, { clientId: 'budget', clean: false });
+    await sub.client.subscribeAsync('b/#', { qos: 1 });
+    await sub.client.endAsync();
+    const pub = await client(b.url, {});
+    // The first message fills the store past its budget once committed (its PUBACK says so).
+    await pub.client.publishAsync('b/1', Buffer.alloc(1500, 0x61), { qos: 1 });
+    await pub.client.publishAsync('b/2', 'refused', { qos: 1 });
+    assert.equal(b.broker.core.journal?.refused, 1);
+    const back = await client(b.url, { clientId: 'budget', clean: false });
+    assert.equal((await nextMessage(back.client)).topic, 'b/1');
+    await pub.client.publishAsync('b/3', 'marker', { qos: 1 });
+    assert.equal((await nextMessage(back.client)).topic, 'b/3', 'b/2 was dropped');
+  });
+});
+
 describe('persistence in the SQLite store', () => {
   test('the default store keeps state in dataDir across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'midge-data-'));
