@@ -7,6 +7,11 @@
  * Compatibility promise (docs/storage.md): a file written by any released midge opens in every later
  * one; a change to a table or to a stored format (serialize.ts) is a new migration, never an edit of
  * an old one.
+ *
+ * Version 2 (what the hot path of a QoS 1/2 message costs, docs/storage.md "Speed"): client ids are
+ * numbered in `clients`, so subscriptions, deliveries and incoming ids are keyed by two integers; and a
+ * message referred to by a single delivery lives inside that delivery's row (its `topic` is not NULL)
+ * instead of in `messages`, so storing and releasing it touches one b-tree, not four (sqlite-commit.ts).
  */
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
@@ -82,7 +87,73 @@ CREATE INDEX retained_message ON retained (message_id);
 INSERT INTO meta (key, value) VALUES ('schema_version', 1), ('next_message_id', 1);
 `;
 
-const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1)];
+/**
+ * From version 1: the `clients` table, integer client keys, the message columns of `deliveries` (all
+ * NULL: every migrated delivery refers to `messages`), and the index on `deliveries.message_id` limited
+ * to the deliveries that refer to `messages`.
+ */
+const V2 = `
+CREATE TABLE clients (
+  id        INTEGER PRIMARY KEY,
+  client_id TEXT    NOT NULL UNIQUE
+);
+INSERT INTO clients (client_id)
+  SELECT client_id FROM subscriptions UNION SELECT client_id FROM deliveries UNION SELECT client_id FROM incoming;
+
+CREATE TABLE subscriptions_v2 (
+  client              INTEGER NOT NULL,
+  filter              TEXT    NOT NULL,
+  qos                 INTEGER NOT NULL,
+  no_local            INTEGER NOT NULL,
+  retain_as_published INTEGER NOT NULL,
+  retain_handling     INTEGER NOT NULL,
+  identifier          INTEGER,
+  PRIMARY KEY (client, filter)
+) WITHOUT ROWID;
+INSERT INTO subscriptions_v2
+  SELECT c.id, s.filter, s.qos, s.no_local, s.retain_as_published, s.retain_handling, s.identifier
+  FROM subscriptions AS s JOIN clients AS c ON c.client_id = s.client_id;
+DROP TABLE subscriptions;
+ALTER TABLE subscriptions_v2 RENAME TO subscriptions;
+
+CREATE TABLE deliveries_v2 (
+  client           INTEGER NOT NULL,
+  seq              INTEGER NOT NULL,
+  message_id       INTEGER NOT NULL,
+  qos              INTEGER NOT NULL,
+  retain           INTEGER NOT NULL,
+  subscription_ids TEXT,
+  shared_group     TEXT,
+  packet_id        INTEGER,
+  state            TEXT    NOT NULL CHECK (state = 'queued' OR state = 'publish' OR state = 'pubrel'),
+  topic            TEXT,
+  payload          BLOB,
+  message_qos      INTEGER,
+  message_retain   INTEGER,
+  properties       TEXT,
+  expires_at       INTEGER,
+  origin           TEXT,
+  PRIMARY KEY (client, seq)
+) WITHOUT ROWID;
+INSERT INTO deliveries_v2 (client, seq, message_id, qos, retain, subscription_ids, shared_group, packet_id, state)
+  SELECT c.id, d.seq, d.message_id, d.qos, d.retain, d.subscription_ids, d.shared_group, d.packet_id, d.state
+  FROM deliveries AS d JOIN clients AS c ON c.client_id = d.client_id;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v2 RENAME TO deliveries;
+CREATE INDEX deliveries_message ON deliveries (message_id) WHERE topic IS NULL;
+
+CREATE TABLE incoming_v2 (
+  client    INTEGER NOT NULL,
+  packet_id INTEGER NOT NULL,
+  PRIMARY KEY (client, packet_id)
+) WITHOUT ROWID;
+INSERT INTO incoming_v2
+  SELECT c.id, i.packet_id FROM incoming AS i JOIN clients AS c ON c.client_id = i.client_id;
+DROP TABLE incoming;
+ALTER TABLE incoming_v2 RENAME TO incoming;
+`;
+
+const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -16,7 +16,7 @@
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { StoreError } from './errors.js';
-import { applyChanges, type CommitDelta, prepareStatements } from './sqlite-commit.js';
+import { type CommitDelta, SqliteWriter } from './sqlite-commit.js';
 import { fileBytes, moveAside, prepareDirectory } from './sqlite-files.js';
 import { loadState } from './sqlite-load.js';
 import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
@@ -39,6 +39,9 @@ class DamageError extends Error {}
 
 interface Open {
   db: Database.Database;
+  writer: SqliteWriter;
+  /** A commit failed and was rolled back: the writer must read its state again before the next one. */
+  stale: boolean;
   transaction: (changes: readonly Change[], nextMessageId: number) => CommitDelta;
 }
 
@@ -110,8 +113,14 @@ export class SqliteStore implements Store {
     checkChanges(changes);
     let delta: CommitDelta;
     try {
+      if (open.stale) {
+        open.writer.reset(this.#nextMessageId);
+        open.stale = false;
+      }
       delta = open.transaction(changes, this.#nextMessageId);
     } catch (err) {
+      // Rolled back: the writer's client numbers and inline messages no longer match the file.
+      open.stale = true;
       throw commitError(err, this.file);
     }
     this.#sessions += delta.sessions;
@@ -158,12 +167,13 @@ export class SqliteStore implements Store {
     if (from !== 0 && from < SCHEMA_VERSION) {
       this.#log?.info({ file: this.file, from, to: SCHEMA_VERSION }, 'store: schema migrated');
     }
-    const statements = prepareStatements(db);
+    const writer = new SqliteWriter(db);
     const transaction = db.transaction((changes: readonly Change[], next: number) =>
-      applyChanges(statements, changes, next),
+      writer.apply(changes, next),
     );
-    this.#open = { db, transaction };
-    const { state, bytes } = loadState(db, this.file, this.#log);
+    this.#open = { db, writer, stale: false, transaction };
+    const { state, bytes, inline } = loadState(db, this.file, this.#log);
+    writer.reset(state.nextMessageId, inline);
     this.#sessions = state.sessions.length;
     this.#messages = state.messages.size;
     this.#messageBytes = bytes;
