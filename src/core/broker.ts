@@ -376,10 +376,6 @@ export class BrokerCore {
 
   private closeConnections(): Promise<void> {
     clearInterval(this.sysTimer);
-    for (const session of this.sessions.values()) {
-      session.expiryTimer?.cancel();
-      session.pendingWill?.timer.cancel();
-    }
     return new Promise<void>((resolve) => {
       if (this.connections.size === 0) return resolve();
       const timer = setTimeout(() => {

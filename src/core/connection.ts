@@ -289,9 +289,10 @@ export class Connection implements LinkHandler, SessionOutput {
     );
   }
 
-  write(bytes: Buffer): void {
-    this.broker.stats.bytesSent += bytes.length;
-    this.link.write(bytes);
+  /** Writes one packet (in one or two parts), counting its bytes and watching for congestion. */
+  write(packet: Buffer, rest?: Buffer): void {
+    this.broker.stats.bytesSent += packet.length + (rest === undefined ? 0 : rest.length);
+    this.link.write(packet, rest);
     if (this.link.congested) this.congested();
   }
 
@@ -325,9 +326,7 @@ export class Connection implements LinkHandler, SessionOutput {
     const head = publishHead(this, delivery, packetId, dup);
     if (head === undefined) return this.tooLarge();
     stats.messagesSent++;
-    stats.bytesSent += head.length + message.payload.length;
-    this.link.write(head, message.payload);
-    if (this.link.congested) this.congested();
+    this.write(head, message.payload);
     return true;
   }
 
