@@ -12,11 +12,18 @@
  *
  * If a commit fails (disk full, I/O error), the acknowledgements waiting on it are not sent: the
  * publishers' connections are closed instead, so their clients resend on reconnect.
+ *
+ * Coalescing: a batch carries each delivery's last state only. A delivery recorded again in the same
+ * batch replaces its earlier change; a delivery created and removed within one batch (acknowledged
+ * before its commit — the common case in `batched` mode) leaves no change at all, and a message
+ * recorded in the batch that no change refers to any more is left out too. The store is then asked
+ * for nothing it would write and delete again in the same transaction.
  */
 import type { Logger } from 'pino';
-import type { Change, Store } from '../store/index.js';
+import type { Change, Store, StoredDelivery } from '../store/index.js';
 import type { Message } from './message.js';
 import { ownPayload } from './message.js';
+import type { Delivery } from './queue.js';
 
 export type Durability = 'sync' | 'batched';
 
@@ -25,10 +32,20 @@ interface Waiter {
   failed(): void;
 }
 
+/** A message recorded in the batch being gathered: where its change is, and how many changes refer to it. */
+interface MessageMark {
+  index: number;
+  refs: number;
+}
+
 export class Journal {
-  private changes: Change[] = [];
-  /** Ids of the messages recorded in the batch being gathered. */
-  private batchMessages = new Set<number>();
+  /** The batch being gathered; null where a change was coalesced away. */
+  private changes: (Change | null)[] = [];
+  private coalesced = 0;
+  /** Numbers the batches, so a delivery can tell whether its last change is in the one being gathered. */
+  private batch = 1;
+  /** The messages recorded in the batch being gathered, by id. */
+  private batchMessages = new Map<number, MessageMark>();
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -71,8 +88,54 @@ export class Journal {
   }
 
   add(change: Change): void {
+    if (change.type === 'delivery') this.refer(change.delivery.messageId, 1);
+    else if (change.type === 'retained') this.refer(change.messageId, 1);
     this.changes.push(change);
     this.schedule();
+  }
+
+  /**
+   * Records a delivery's new state. `fresh`: the store holds no row for it yet (it was given its
+   * `seq` for this change). A change of the same delivery still in this batch is replaced.
+   */
+  addDelivery(owner: Delivery, change: StoredDelivery, fresh: boolean): void {
+    const previous = owner.journalBatch === this.batch ? owner.journalIndex! : -1;
+    if (previous >= 0) fresh = owner.journalFresh === true;
+    owner.journalBatch = this.batch;
+    owner.journalIndex = this.changes.length;
+    owner.journalFresh = fresh;
+    this.add({ type: 'delivery', delivery: change });
+    // After the new change is counted, so a message both refer to keeps its record.
+    if (previous >= 0) this.drop(previous);
+  }
+
+  /** Removes a delivery from the store; nothing reaches the store if it was created in this batch. */
+  removeDelivery(owner: Delivery, clientId: string, seq: number): void {
+    if (owner.journalBatch === this.batch) {
+      owner.journalBatch = 0;
+      this.drop(owner.journalIndex!);
+      if (owner.journalFresh === true) return;
+    }
+    this.add({ type: 'delivery-delete', clientId, seq });
+  }
+
+  /** Leaves out the delivery change at `index`, and the record of its message if nothing else refers to it. */
+  private drop(index: number): void {
+    const change = this.changes[index] as Extract<Change, { type: 'delivery' }>;
+    this.changes[index] = null;
+    this.coalesced++;
+    this.refer(change.delivery.messageId, -1);
+  }
+
+  private refer(messageId: number, by: 1 | -1): void {
+    const mark = this.batchMessages.get(messageId);
+    if (mark === undefined) return;
+    mark.refs += by;
+    if (mark.refs === 0) {
+      this.changes[mark.index] = null;
+      this.coalesced++;
+      this.batchMessages.delete(messageId);
+    }
   }
 
   /**
@@ -88,8 +151,9 @@ export class Journal {
       id = this.nextMessageId++;
       message.storedId = id;
     }
-    this.batchMessages.add(id);
-    this.add({
+    // No reference yet: `add` counts the one the caller is about to record.
+    this.batchMessages.set(id, { index: this.changes.length, refs: 0 });
+    this.changes.push({
       type: 'message',
       message: {
         id,
@@ -102,6 +166,7 @@ export class Journal {
         origin: message.origin,
       },
     });
+    this.schedule();
     return id;
   }
 
@@ -141,12 +206,15 @@ export class Journal {
       clearImmediate(this.immediate);
       this.immediate = undefined;
     }
-    const changes = this.changes;
+    const gathered = this.changes;
     const waiters = this.waiters;
-    if (changes.length === 0 && waiters.length === 0) return this.committing;
+    if (gathered.length === 0 && waiters.length === 0) return this.committing;
+    const changes = (this.coalesced === 0 ? gathered : gathered.filter((c) => c !== null)) as Change[];
     this.changes = [];
+    this.coalesced = 0;
     this.waiters = [];
-    this.batchMessages = new Set();
+    this.batchMessages = new Map();
+    this.batch++;
     const previous = this.committing;
     this.inFlight++;
     this.committing = previous.then(() =>

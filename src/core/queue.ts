@@ -22,6 +22,10 @@ export interface Delivery {
   shared?: SharedGroup | undefined;
   /** Its place in the session's order in the store, once recorded there. */
   seq?: number;
+  /** The journal batch holding its last change, the change's index there, and whether that batch creates its row. */
+  journalBatch?: number;
+  journalIndex?: number;
+  journalFresh?: boolean;
 }
 
 export function deliverySize(delivery: Delivery): number {

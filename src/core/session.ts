@@ -109,12 +109,13 @@ export class Session {
   ): void {
     const journal = this.journal;
     if (journal === undefined || this.expiryInterval === 0) return;
-    delivery.seq ??= this.nextSeq++;
-    journal.add({
-      type: 'delivery',
-      delivery: {
+    const fresh = delivery.seq === undefined;
+    if (fresh) delivery.seq = this.nextSeq++;
+    journal.addDelivery(
+      delivery,
+      {
         clientId: this.clientId,
-        seq: delivery.seq,
+        seq: delivery.seq!,
         messageId: journal.messageId(delivery.message),
         qos: delivery.qos,
         retain: delivery.retain,
@@ -123,13 +124,14 @@ export class Session {
         packetId,
         state,
       },
-    });
+      fresh,
+    );
   }
 
   /** Removes a delivery from the store (done, dropped, expired, or given to another member). */
   private forget(delivery: Delivery): void {
     if (delivery.seq !== undefined && this.journal !== undefined) {
-      this.journal.add({ type: 'delivery-delete', clientId: this.clientId, seq: delivery.seq });
+      this.journal.removeDelivery(delivery, this.clientId, delivery.seq);
       delivery.seq = undefined;
     }
   }
@@ -283,6 +285,8 @@ export class Session {
     }
     for (const delivery of this.queue.extract((d) => d.shared !== undefined && d.qos > 0))
       taken.push(delivery);
+    // They leave this session: its stored rows go (the member that takes one records it afresh).
+    for (const delivery of taken) this.forget(delivery);
     return taken;
   }
 

@@ -58,6 +58,8 @@ interface Statements {
   /** Everything but the message: for a delivery that keeps its inline message. */
   updateDeliveryState: Statement;
   deleteDelivery: Statement;
+  /** The deliveries (client, from..to): a run of deferred deletes. */
+  deleteDeliveryRange: Statement;
   /** Promotion: copies an inline message from its delivery into `messages`, then clears it there. */
   copyInline: Statement;
   clearInline: Statement;
@@ -132,6 +134,7 @@ function prepareStatements(db: Database): Statements {
         'state = ? WHERE client = ? AND seq = ?',
     ),
     deleteDelivery: p('DELETE FROM deliveries WHERE client = ? AND seq = ?'),
+    deleteDeliveryRange: p('DELETE FROM deliveries WHERE client = ? AND seq BETWEEN ? AND ?'),
     copyInline: p(
       'INSERT INTO messages (id, topic, payload, qos, retain, properties, expires_at, origin) ' +
         'SELECT message_id, topic, payload, message_qos, message_retain, properties, expires_at, origin ' +
@@ -190,6 +193,12 @@ interface Batch {
   ended: Set<number>;
   /** Shared messages that lost a reference. */
   candidates: Set<number>;
+  /**
+   * Deletes of inline deliveries not yet run, client → seqs: run at the end of the batch, one statement
+   * per run of consecutive seqs (a subscriber acknowledges in order, so usually one per client), or
+   * before anything else touches that client's deliveries.
+   */
+  deferred: Map<number, number[]>;
 }
 
 export class SqliteWriter {
@@ -268,6 +277,7 @@ export class SqliteWriter {
       pending: new Map(),
       ended: new Set(),
       candidates: new Set(),
+      deferred: new Map(),
     };
     const delta = b.delta;
 
@@ -289,6 +299,7 @@ export class SqliteWriter {
           if (client === undefined) break;
           const inline = this.#inlineByKey.get(client);
           if (inline !== undefined) for (const h of [...inline.values()]) this.#release(b, h, i);
+          b.deferred.delete(client);
           for (const id of s.sharedMessagesOf.all(client) as number[]) b.candidates.add(id);
           s.deleteDeliveriesOf.run(client);
           s.deleteSubscriptionsOf.run(client);
@@ -316,9 +327,12 @@ export class SqliteWriter {
           const inline = this.#inlineByKey.get(client)?.get(c.seq);
           if (inline !== undefined) {
             if (this.#release(b, inline, i)) b.candidates.add(inline.id);
-            s.deleteDelivery.run(client, c.seq);
+            const seqs = b.deferred.get(client);
+            if (seqs === undefined) b.deferred.set(client, [c.seq]);
+            else seqs.push(c.seq);
             break;
           }
+          this.#settle(b, client, c.seq);
           const was = s.deliveryMessage.get(client, c.seq) as number | undefined;
           if (was === undefined) break;
           s.deleteDelivery.run(client, c.seq);
@@ -349,6 +363,7 @@ export class SqliteWriter {
       }
     }
 
+    for (const client of [...b.deferred.keys()]) this.#settle(b, client);
     // Recorded and never referred to: stored all the same (counted in stats), swept at the next open.
     for (const m of b.pending.values()) s.insertMessage.run(...messageParams(m));
     if (b.candidates.size > 0) {
@@ -386,6 +401,7 @@ export class SqliteWriter {
   #delivery(b: Batch, d: StoredDelivery, i: number): void {
     const s = this.#s;
     const client = this.#client(d.clientId);
+    this.#settle(b, client, d.seq);
     const id = d.messageId;
     const old = this.#inlineByKey.get(client)?.get(d.seq);
     if (old !== undefined && old.id === id) {
@@ -421,6 +437,29 @@ export class SqliteWriter {
       s.updateDelivery.run(...deliveryParams(d, client, inline));
     }
     if (inline !== undefined) this.#addInline({ id, client, seq: d.seq, bytes });
+  }
+
+  /**
+   * Runs the client's deferred deletes: all of them, or, with `seq`, only if that delivery is among
+   * them (it is about to be written again or deleted by another statement).
+   */
+  #settle(b: Batch, client: number, seq?: number): void {
+    const seqs = b.deferred.get(client);
+    if (seqs === undefined || (seq !== undefined && !seqs.includes(seq))) return;
+    b.deferred.delete(client);
+    seqs.sort((x, y) => x - y);
+    let from = seqs[0]!;
+    let to = from;
+    for (let k = 1; k <= seqs.length; k++) {
+      const next = seqs[k];
+      if (next === to + 1) {
+        to = next;
+        continue;
+      }
+      if (from === to) this.#s.deleteDelivery.run(client, from);
+      else this.#s.deleteDeliveryRange.run(client, from, to);
+      if (next !== undefined) from = to = next;
+    }
   }
 
   /** Inserts the delivery unless (client, seq) is taken; false if it is. */

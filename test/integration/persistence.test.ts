@@ -85,6 +85,35 @@ describe('persistence across a restart (memory store)', () => {
     assert.equal(resent.packet.payload.toString(), 'unacked');
   });
 
+  test('a shared-subscription message given to another member leaves the stored session of the first', async () => {
+    const store = new MemoryStore();
+    let b = await broker(store);
+    const a = await raw(b.port, 'member-a');
+    a.send(
+      subscribe(1, [
+        ['$share/g/s/#', 1],
+        ['mark', 1],
+      ]),
+    );
+    await a.expectBytes(suback(1, [1, 1]), 'SUBACK');
+    const pub = await client(b.url, {});
+    await pub.client.publishAsync('s/1', 'handed over', { qos: 1 });
+    await a.expect('publish');
+    const other = await client(b.url, { clientId: 'member-b' });
+    await other.client.subscribeAsync('$share/g/s/#', { qos: 1 });
+    const given = nextMessage(other.client);
+    a.destroy();
+    assert.equal((await given).payload.toString(), 'handed over');
+    // Its PUBACK goes before the DISCONNECT: unconfirmed, the message would go back to member-a.
+    await other.client.endAsync();
+    b = await restart(b, store);
+    const again = await raw(b.port, 'member-a');
+    const marker = await client(b.url, {});
+    await marker.client.publishAsync('mark', 'first', { qos: 1 });
+    const firstSeen = await again.expect('publish');
+    assert.equal(firstSeen.packet.topic, 'mark', 'the message given to member-b is not resent to member-a');
+  });
+
   test('a QoS 2 delivery released with PUBREC gets its PUBREL resent after the restart', async () => {
     const store = new MemoryStore();
     let b = await broker(store);
