@@ -278,6 +278,9 @@ function makeConfig(g: Gen): { config: ConfigInput; maxPacketSize: number } {
     // 60 s: the retained $SYS topics are published once, at start; the interval never fires in a case.
     sysInterval: g.pick([0, 0, 0, 60]),
     shutdownTimeout: g.pick([0, 100]),
+    // Every link comes from one address: per-address limits would refuse the probe at the end.
+    maxConnectRatePerAddress: 0,
+    maxAuthFailures: 0,
   };
   return { config, maxPacketSize };
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { runPasswd } from './auth/passwd-command.js';
 /** The `midge` command: flags and config, start, one line per listener, graceful shutdown on signals. */
 import { loadCommandLine, USAGE } from './config/load.js';
 import { ConfigError } from './config/validate.js';
@@ -6,6 +7,10 @@ import { VERSION } from './core/sys.js';
 import { createBroker } from './server.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'passwd') {
+    process.exitCode = await runPasswd(process.argv.slice(3), process);
+    return;
+  }
   let commandLine: ReturnType<typeof loadCommandLine>;
   try {
     commandLine = loadCommandLine(process.argv.slice(2));
@@ -57,17 +62,17 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
-    try {
-      broker.reloadCertificates();
-    } catch (error) {
-      // Keep serving with the certificates in use; say what is wrong with the new ones.
-      broker.log.error({ err: error }, 'certificate reload failed; the previous certificates stay in use');
-    }
+    broker.log.info('SIGHUP: reloading certificates, password file and ACL');
+    void broker.reload();
   });
   let addresses: Awaited<ReturnType<typeof broker.listen>>;
   try {
     addresses = await broker.listen();
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`midge: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
     const err = error as NodeJS.ErrnoException;
     process.stderr.write(`midge: cannot start: ${err.message}\n`);
     process.exit(1);

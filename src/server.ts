@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Security } from './auth/security.js';
 import type { BrokerConfig, ConfigInput } from './config/schema.js';
 import { resolveConfig } from './config/validate.js';
 import { BrokerCore } from './core/broker.js';
@@ -33,6 +34,11 @@ export interface Broker {
   close(): Promise<void>;
   /** Re-reads the certificate files of every tls and wss listener; open connections stay. */
   reloadCertificates(): void;
+  /**
+   * SIGHUP: the certificates, the password file and the ACL read again (each file that cannot be
+   * used is logged and its previous version stays in force); connected clients get the new ACL.
+   */
+  reload(): Promise<void>;
 }
 
 export function createBroker(input: ConfigInput | BrokerConfig = {}, options: BrokerOptions = {}): Broker {
@@ -43,16 +49,22 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
     const maxPacketSize = listener.maxPacketSize ?? config.maxPacketSize;
     const accept = (link: Link) => core.accept(link, { maxPacketSize });
     if (listener.type === 'tcp') return new TcpListener(listener, accept);
-    if (listener.type === 'tls') return new TlsListener(listener, accept);
-    return new WsListener(listener, maxPacketSize, accept);
+    if (listener.type === 'tls') return new TlsListener(listener, accept, config.connectTimeout);
+    return new WsListener(listener, maxPacketSize, accept, config.connectTimeout);
   });
   let closed: Promise<void> | undefined;
   let removeBarrier: (() => void) | undefined;
+  let security: Security | undefined;
   return {
     config,
     core,
     log,
     async listen() {
+      // Credentials and ACL first: a file that cannot be used stops start-up before anything opens.
+      if (security === undefined) {
+        security = await Security.open(config, log, options.hooks ?? {}, () => core.refreshPermissions());
+        core.hooks = security.hooks();
+      }
       // Everything the store holds is back before the first client can connect.
       const store =
         options.store ??
@@ -77,6 +89,15 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
       }
       return addresses;
     },
+    async reload() {
+      try {
+        this.reloadCertificates();
+      } catch (error) {
+        // Keep serving with the certificates in use; say what is wrong with the new ones.
+        log.error({ err: error }, 'certificate reload failed; the previous certificates stay in use');
+      }
+      await security?.reload();
+    },
     reloadCertificates() {
       for (const listener of listeners) {
         if (listener.reload === undefined) continue;
@@ -89,6 +110,7 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
         closed = (async () => {
           const stopped = Promise.all(listeners.map((listener) => listener.close()));
           await core.close();
+          security?.close();
           removeBarrier?.();
           await stopped;
         })();

@@ -49,14 +49,50 @@ export interface ListenerConfig {
   packetsPerFrame?: 'one' | 'many';
   /** Peers whose X-Forwarded-For / Forwarded headers name the real client address (default none). */
   trustedProxies?: string[];
+  /** Cookie whose value is taken as the client's token (JWT) when CONNECT carries no password. */
+  tokenCookie?: string;
+  /** Query parameter of the upgrade URL taken as the client's token (e.g. `?token=...`). */
+  tokenQueryParameter?: string;
 
   // tcp, ws
   /** Expect a PROXY protocol v1/v2 header on every connection (default false). */
   proxyProtocol?: boolean;
 }
 
+/** JWT authentication (docs/security.md): tokens as the MQTT password, in the WebSocket upgrade, or via AUTH. */
+export interface JwtConfig {
+  /** Algorithms accepted: HS256 needs `secret` or `secretFile`, RS256 / ES256 need `publicKeys`. */
+  algorithms: Array<'HS256' | 'RS256' | 'ES256'>;
+  /** HS256 shared secret (at least 32 bytes); prefer `secretFile`, which keeps it out of the config. */
+  secret?: string;
+  /** File holding the HS256 secret (its bytes, a trailing newline removed). */
+  secretFile?: string;
+  /** PEM public keys (or certificates), each with an optional `kid` a token may name. */
+  publicKeys?: Array<{ kid?: string; file: string }>;
+  /** Accepted `iss` values; unset: any. */
+  issuer?: string | string[];
+  /** Accepted `aud` values (the token must name one); unset: not checked. */
+  audience?: string | string[];
+  /** Claim holding the MQTT username (default 'sub'). A token without it is refused. */
+  usernameClaim?: string;
+  /** Seconds of leeway for `exp` and `nbf` (default 30). */
+  clockTolerance?: number;
+  /** Refuse tokens without `exp` (default true). */
+  requireExpiry?: boolean;
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[];
+  /**
+   * Clients without credentials: true accepts them from anywhere, false never; unset (the default)
+   * accepts them from loopback addresses only, and only while no authentication is configured.
+   */
+  allowAnonymous?: boolean | undefined;
+  /** Password file (`midge passwd`): users and scrypt hashes; reloaded on SIGHUP and when it changes. */
+  passwordFile?: string | undefined;
+  /** ACL file: what each client may publish and subscribe to; reloaded on SIGHUP and when it changes. */
+  aclFile?: string | undefined;
+  jwt?: JwtConfig | undefined;
   logLevel: LogLevel;
   /** Largest packet accepted from a client, in bytes (remaining length + fixed header). */
   maxPacketSize: number;
@@ -70,6 +106,24 @@ export interface BrokerConfig {
   maxSubscriptionsPerClient: number;
   /** Milliseconds a new connection has to send CONNECT before it is closed. */
   connectTimeout: number;
+  /** Open connections in total; beyond it a new socket is closed at once. 0 = unlimited. */
+  maxConnections: number;
+  /** Open connections from one client address. 0 = unlimited. */
+  maxConnectionsPerAddress: number;
+  /** New connections one address may open per second (also the burst allowed). 0 = unlimited. */
+  maxConnectRatePerAddress: number;
+  /** Failed logins from one address within authFailureWindow before its logins are refused. 0 = never. */
+  maxAuthFailures: number;
+  /** Milliseconds over which failed logins are counted, and for which a blocked address stays blocked. */
+  authFailureWindow: number;
+  /** Messages per second one client may publish (also the burst). 0 = unlimited. */
+  maxPublishRate: number;
+  /**
+   * Payload + topic bytes queued for all clients together. Above 80 % of it QoS 0 messages are no
+   * longer queued; at it, new QoS 1/2 PUBLISHes are refused (MQTT 5: 0x97; 3.1.1: the connection
+   * closes). 0 = unlimited.
+   */
+  maxQueuedBytesTotal: number;
   /** Most QoS 1/2 messages in flight (sent, not yet acknowledged) to one client. */
   maxInflight: number;
   /** Most messages queued for one client (offline, or beyond the inflight window). */
@@ -129,6 +183,13 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxTopicLength: 65535,
   maxSubscriptionsPerClient: 10_000,
   connectTimeout: 10_000,
+  maxConnections: 100_000,
+  maxConnectionsPerAddress: 10_000,
+  maxConnectRatePerAddress: 1_000,
+  maxAuthFailures: 10,
+  authFailureWindow: 60_000,
+  maxPublishRate: 0,
+  maxQueuedBytesTotal: 1024 * 1024 * 1024,
   maxInflight: 64,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 16 * 1024 * 1024,

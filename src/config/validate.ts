@@ -8,6 +8,7 @@ import {
   type BrokerConfig,
   type ConfigInput,
   DEFAULT_CONFIG,
+  type JwtConfig,
   LISTENER_TYPES,
   type ListenerConfig,
   type ListenerType,
@@ -40,6 +41,13 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   maxTopicLength: { min: 1, max: 65535 },
   maxSubscriptionsPerClient: { min: 1, max: 10_000_000 },
   connectTimeout: { min: 100, max: 3_600_000 },
+  maxConnections: { min: 0, max: 10_000_000 },
+  maxConnectionsPerAddress: { min: 0, max: 10_000_000 },
+  maxConnectRatePerAddress: { min: 0, max: 1_000_000 },
+  maxAuthFailures: { min: 0, max: 1_000_000 },
+  authFailureWindow: { min: 1_000, max: 86_400_000 },
+  maxPublishRate: { min: 0, max: 100_000_000 },
+  maxQueuedBytesTotal: { min: 0, max: 2 ** 48 },
   maxInflight: { min: 1, max: 65535 },
   maxQueuedMessages: { min: 0, max: 10_000_000 },
   maxQueuedBytes: { min: 0, max: 2 ** 40 },
@@ -56,7 +64,8 @@ const INTEGER_KEYS: Record<string, IntRule> = {
 };
 
 const SHORTCUT_KEYS = ['port', 'host', 'wsPort', 'wsPath', 'tlsPort', 'wssPort', 'cert', 'key', 'ca'];
-const KNOWN_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), ...SHORTCUT_KEYS]);
+const OPTIONAL_KEYS = ['allowAnonymous', 'passwordFile', 'aclFile', 'jwt'];
+const KNOWN_KEYS = new Set([...Object.keys(DEFAULT_CONFIG), ...SHORTCUT_KEYS, ...OPTIONAL_KEYS]);
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -90,6 +99,8 @@ const LISTENER_KEYS: Record<string, readonly ListenerType[]> = {
   perMessageDeflate: ['ws', 'wss'],
   packetsPerFrame: ['ws', 'wss'],
   trustedProxies: ['ws', 'wss'],
+  tokenCookie: ['ws', 'wss'],
+  tokenQueryParameter: ['ws', 'wss'],
   proxyProtocol: ['tcp', 'ws'],
 };
 
@@ -194,12 +205,93 @@ function listener(source: string, key: string, value: unknown): ListenerConfig {
       isIP(s) === 0 ? 'must be an IP address' : null,
     );
   }
+  if (input.tokenCookie !== undefined) {
+    result.tokenCookie = text(source, `${key}.tokenCookie`, input.tokenCookie);
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(result.tokenCookie)) {
+      throw new ConfigError(source, `${key}.tokenCookie`, 'a cookie name must be an HTTP token');
+    }
+  }
+  if (input.tokenQueryParameter !== undefined) {
+    result.tokenQueryParameter = text(source, `${key}.tokenQueryParameter`, input.tokenQueryParameter);
+    if (result.tokenQueryParameter.length === 0) {
+      throw new ConfigError(source, `${key}.tokenQueryParameter`, 'must not be empty');
+    }
+  }
   if (input.packetsPerFrame !== undefined) {
     result.packetsPerFrame = oneOf(source, `${key}.packetsPerFrame`, input.packetsPerFrame, [
       'one',
       'many',
     ] as const);
   }
+  return result;
+}
+
+const JWT_KEYS = new Set([
+  'algorithms',
+  'secret',
+  'secretFile',
+  'publicKeys',
+  'issuer',
+  'audience',
+  'usernameClaim',
+  'clockTolerance',
+  'requireExpiry',
+]);
+
+function stringOrStrings(source: string, key: string, value: unknown): string | string[] {
+  return typeof value === 'string' ? value : strings(source, key, value);
+}
+
+/** The shape of `jwt`; its files and keys are read (and judged) when the broker starts. */
+function jwtConfig(source: string, value: unknown): JwtConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(source, 'jwt', 'must be an object');
+  }
+  const raw = value as Record<string, unknown>;
+  for (const name of Object.keys(raw)) {
+    if (!JWT_KEYS.has(name)) throw new ConfigError(source, `jwt.${name}`, 'unknown key');
+  }
+  if (raw.algorithms === undefined) {
+    throw new ConfigError(
+      source,
+      'jwt.algorithms',
+      'required: the algorithms accepted (HS256, RS256, ES256)',
+    );
+  }
+  const algorithms = strings(source, 'jwt.algorithms', raw.algorithms).map((a, i) =>
+    oneOf(source, `jwt.algorithms[${i}]`, a, ['HS256', 'RS256', 'ES256'] as const),
+  );
+  if (algorithms.length === 0) throw new ConfigError(source, 'jwt.algorithms', 'must name at least one');
+  const result: JwtConfig = { algorithms };
+  if (raw.secret !== undefined) result.secret = text(source, 'jwt.secret', raw.secret);
+  if (raw.secretFile !== undefined) result.secretFile = text(source, 'jwt.secretFile', raw.secretFile);
+  if (result.secret !== undefined && result.secretFile !== undefined) {
+    throw new ConfigError(source, 'jwt.secretFile', 'give secret or secretFile, not both');
+  }
+  if (raw.publicKeys !== undefined) {
+    if (!Array.isArray(raw.publicKeys)) throw new ConfigError(source, 'jwt.publicKeys', 'must be an array');
+    result.publicKeys = raw.publicKeys.map((entry: unknown, i) => {
+      const key = `jwt.publicKeys[${i}]`;
+      if (typeof entry !== 'object' || entry === null) {
+        throw new ConfigError(source, key, 'must be an object with file (and optionally kid)');
+      }
+      const { kid, file, ...rest } = entry as Record<string, unknown>;
+      const unknown = Object.keys(rest)[0];
+      if (unknown !== undefined) throw new ConfigError(source, `${key}.${unknown}`, 'unknown key');
+      const result: { kid?: string; file: string } = { file: text(source, `${key}.file`, file) };
+      if (kid !== undefined) result.kid = text(source, `${key}.kid`, kid);
+      return result;
+    });
+  }
+  if (raw.issuer !== undefined) result.issuer = stringOrStrings(source, 'jwt.issuer', raw.issuer);
+  if (raw.audience !== undefined) result.audience = stringOrStrings(source, 'jwt.audience', raw.audience);
+  if (raw.usernameClaim !== undefined)
+    result.usernameClaim = text(source, 'jwt.usernameClaim', raw.usernameClaim);
+  if (raw.clockTolerance !== undefined) {
+    result.clockTolerance = integer(source, 'jwt.clockTolerance', raw.clockTolerance, { min: 0, max: 3600 });
+  }
+  if (raw.requireExpiry !== undefined)
+    result.requireExpiry = boolean(source, 'jwt.requireExpiry', raw.requireExpiry);
   return result;
 }
 
@@ -279,6 +371,11 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
     }
     config.responseInformationPrefix = raw.responseInformationPrefix;
   }
+  if (raw.allowAnonymous !== undefined)
+    config.allowAnonymous = boolean(source, 'allowAnonymous', raw.allowAnonymous);
+  if (raw.passwordFile !== undefined) config.passwordFile = text(source, 'passwordFile', raw.passwordFile);
+  if (raw.aclFile !== undefined) config.aclFile = text(source, 'aclFile', raw.aclFile);
+  if (raw.jwt !== undefined) config.jwt = jwtConfig(source, raw.jwt);
   if (raw.listeners !== undefined) {
     if (!Array.isArray(raw.listeners)) throw new ConfigError(source, 'listeners', 'must be an array');
     config.listeners = raw.listeners.map((value, i) => listener(source, `listeners[${i}]`, value));

@@ -10,16 +10,18 @@
  * $SYS message produced while a route runs is routed right after it.
  */
 import type { Logger } from 'pino';
-import type { QoS, Subscription, Will } from '../codec/index.js';
+import type { Subscription, Will } from '../codec/index.js';
 import type { BrokerConfig } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import { parseShared, SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
+import { AdmissionControl, type AdmissionRefusal } from './admission.js';
 import { Connection } from './connection.js';
-import type { AuthenticateRequest, AuthenticateResult, Hooks } from './hooks.js';
+import type { AuthenticateRequest, AuthenticateResult, ClientPermissions, Hooks } from './hooks.js';
 import { Journal } from './journal.js';
 import { connectionEnded, openSession, saveSession } from './lifecycle.js';
 import type { Link } from './link.js';
 import { createMessage, expired, type Message, minQos, ownPayload } from './message.js';
+import { QueueBudget } from './queue.js';
 import { restore } from './restore.js';
 import type { Session, SessionLimits, SessionOutput, SessionSubscription } from './session.js';
 import { SharedGroup } from './shared.js';
@@ -30,12 +32,29 @@ export interface AcceptOptions {
   maxPacketSize: number;
 }
 
+/** The configuration key behind each admission refusal, for its log line. */
+const REFUSAL_LIMIT_KEY = {
+  'max connections': 'maxConnections',
+  'per address': 'maxConnectionsPerAddress',
+  'connect rate': 'maxConnectRatePerAddress',
+} as const;
+
+/** A subscription's verdict; a shared one is all or nothing (a member cannot skip part of the group's messages). */
+export function subscribeVerdict(
+  permissions: ClientPermissions,
+  filter: string,
+): 'allow' | 'deny' | 'filter' {
+  const verdict = permissions.canSubscribe(filter);
+  return verdict === 'filter' && filter.startsWith('$share/') ? 'deny' : verdict;
+}
+
 export class BrokerCore {
   readonly config: BrokerConfig;
   readonly log: Logger;
   readonly stats = new BrokerStats();
   readonly topicLimits: TopicLimits;
-  readonly hooks: Hooks;
+  /** Set by the assembled broker (server.ts) to midge's own security combined with the application's. */
+  hooks: Hooks;
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<Connection>();
   readonly subscriptions = new SubscriptionTrie<Session, SessionSubscription>();
@@ -45,6 +64,10 @@ export class BrokerCore {
   /** The connection whose PUBLISH is being routed (flow control holds it back if a target is full). */
   routingFrom: Connection | null = null;
   readonly sessionLimits: SessionLimits;
+  readonly admission: AdmissionControl;
+  /** Bytes queued for all sessions together, against maxQueuedBytesTotal. */
+  readonly queueBudget: QueueBudget;
+  private readonly refusalLogged = new Map<AdmissionRefusal, { at: number; since: number }>();
   /** Write-behind to the store; undefined when the broker keeps everything in memory only. */
   journal: Journal | undefined;
   store: Store | undefined;
@@ -63,10 +86,13 @@ export class BrokerCore {
     this.log = log;
     this.hooks = hooks;
     this.topicLimits = { maxLevels: config.maxTopicLevels, maxLength: config.maxTopicLength };
+    this.admission = new AdmissionControl(config);
+    this.queueBudget = new QueueBudget(config.maxQueuedBytesTotal);
     this.sessionLimits = {
       maxQueuedMessages: config.maxQueuedMessages,
       maxQueuedBytes: config.maxQueuedBytes,
       queueQos0: config.queueQos0,
+      budget: this.queueBudget,
     };
     if (config.sysInterval > 0) {
       this.sysTimer = setInterval(() => this.publishSys(), config.sysInterval * 1000);
@@ -104,19 +130,84 @@ export class BrokerCore {
     return state.recovered;
   }
 
-  /** A transport accepted a client. */
+  /** A transport accepted a client: admitted (limits on connections), or closed at once. */
   accept(link: Link, options: AcceptOptions): void {
     if (this.closing !== undefined) {
       link.destroy();
+      return;
+    }
+    const address = link.info.remoteAddress;
+    const refusal = this.admission.admit(address);
+    if (refusal !== undefined) {
+      link.destroy();
+      this.noteRefusal(refusal, address);
       return;
     }
     this.stats.connectionsAccepted++;
     this.connections.add(new Connection(this, link, options.maxPacketSize));
   }
 
+  /** One log line per reason every 10 s at most: a flood must not become a flood of log lines. */
+  private noteRefusal(reason: AdmissionRefusal, address: string): void {
+    const now = Date.now();
+    const last = this.refusalLogged.get(reason);
+    if (last !== undefined && now - last.at < 10_000) {
+      last.since++;
+      return;
+    }
+    const limit = REFUSAL_LIMIT_KEY[reason];
+    this.log.warn(
+      { address, limit, [limit]: this.config[limit], alsoRefused: last?.since ?? 0 },
+      `connection refused: ${reason} limit reached (${limit})`,
+    );
+    this.refusalLogged.set(reason, { at: now, since: 0 });
+  }
+
   authenticate(request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult> {
     const hook = this.hooks.authenticate;
     return hook === undefined ? true : hook(request);
+  }
+
+  /** The permissions of an authenticated connection (Hooks.permissions); undefined: anything. */
+  permissionsOf(connection: Connection): ClientPermissions | undefined {
+    const hook = this.hooks.permissions;
+    if (hook === undefined) return undefined;
+    const info = connection.link.info;
+    return hook({
+      clientId: connection.clientId,
+      username: connection.username,
+      remoteAddress: info.remoteAddress,
+      transport: info.transport,
+    });
+  }
+
+  /**
+   * Holds a session's subscriptions to `permissions`: a subscription they deny is removed, one they
+   * allow only in part is checked per message. Run when a session is resumed and on a reload.
+   */
+  applyPermissions(session: Session, permissions: ClientPermissions | undefined): void {
+    for (const entry of [...session.subscriptions.values()]) {
+      const verdict = permissions === undefined ? 'allow' : subscribeVerdict(permissions, entry.filter);
+      if (verdict === 'deny') {
+        this.log.info(
+          { clientId: session.clientId, filter: entry.filter },
+          'subscription removed: the client may no longer read it',
+        );
+        this.unsubscribe(session, entry.filter);
+      } else {
+        entry.check = verdict === 'filter' ? permissions : undefined;
+      }
+    }
+  }
+
+  /** Asks for the permissions of `connection` (or of every connected client) again: an ACL reload. */
+  refreshPermissions(connection?: Connection): void {
+    const targets = connection === undefined ? this.connections : [connection];
+    for (const c of targets) {
+      if (c.state !== 'connected' || c.session === null) continue;
+      c.permissions = this.permissionsOf(c);
+      this.applyPermissions(c.session, c.permissions);
+    }
   }
 
   // ---- sessions ----
@@ -203,15 +294,17 @@ export class BrokerCore {
   }
 
   /** Retained messages matching a new subscription, with the retain flag set [MQTT-3.3.1-8]. */
-  sendRetained(session: Session, filter: string, qos: QoS, identifier: number | undefined): void {
+  sendRetained(session: Session, entry: SessionSubscription): void {
     const now = Date.now();
+    const { identifier, qos, check } = entry;
     const ids = identifier === undefined ? undefined : [identifier];
     const stale: string[] = [];
-    this.retained.match(filter, (topic, message) => {
+    this.retained.match(entry.filter, (topic, message) => {
       if (expired(message, now)) {
         stale.push(topic);
         return;
       }
+      if (check !== undefined && !check.canRead(topic)) return;
       if (!session.deliver(message, minQos(message.qos, qos), true, ids)) this.stats.messagesDropped++;
     });
     for (const topic of stale) {
@@ -309,6 +402,9 @@ export class BrokerCore {
     const options = subscription.options;
     // [MQTT-3.8.3-3] No Local: not to the connection that published it.
     if (options.noLocal === true && message.origin === session.clientId) return;
+    // Granted in part by the client's permissions: this topic must be one it may read.
+    const check = subscription.check;
+    if (check !== undefined && !check.canRead(message.topic)) return;
     // [MQTT-3.3.1-12/13] Retain As Published keeps the flag; otherwise it is cleared [MQTT-3.3.1-9].
     const retain = options.retainAsPublished === true && message.retain;
     const id = subscription.identifier;
@@ -352,7 +448,7 @@ export class BrokerCore {
   // ---- shutdown ----
 
   connectionClosed(connection: Connection): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) this.admission.release(connection.link.info.remoteAddress);
     if (this.connections.size === 0) this.onEmpty?.();
   }
 
@@ -376,6 +472,7 @@ export class BrokerCore {
 
   private closeConnections(): Promise<void> {
     clearInterval(this.sysTimer);
+    this.admission.close();
     return new Promise<void>((resolve) => {
       if (this.connections.size === 0) return resolve();
       const timer = setTimeout(() => {

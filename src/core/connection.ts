@@ -26,7 +26,7 @@ import {
 import type { BrokerCore } from './broker.js';
 import { CLOSE_REASONS, type CloseCode } from './errors.js';
 import { dispatch } from './handlers/index.js';
-import type { EnhancedAuthResult } from './hooks.js';
+import type { ClientPermissions, EnhancedAuthResult } from './hooks.js';
 import type { Link, LinkHandler } from './link.js';
 import { qos0Frame } from './message.js';
 import { type OutboundAliases, publishHead } from './outbound.js';
@@ -64,6 +64,13 @@ export class Connection implements LinkHandler, SessionOutput {
   auth: { method: string; step: number; reauthenticating: boolean } | undefined;
   /** Where the next enhanced-authentication step's result goes while an exchange is open. */
   onAuthResult: ((result: EnhancedAuthResult) => void) | undefined;
+  /** What the client may do (Hooks.permissions); undefined: anything. */
+  permissions: ClientPermissions | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** maxPublishRate: tokens of a one-second bucket, refilled as time passes; negative is debt. */
+  private publishTokens: number;
+  private publishRefilled = Date.now();
+  private throttleTimer: NodeJS.Timeout | undefined;
   private readonly decoder;
   private lastActivity = Date.now();
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -89,6 +96,7 @@ export class Connection implements LinkHandler, SessionOutput {
     this.decoder = new Decoder({ maxPacketSize });
     this.maxIncomingPacket = maxPacketSize;
     this.inflightLimit = broker.config.maxInflight;
+    this.publishTokens = broker.config.maxPublishRate;
     this.connectTimer = setTimeout(() => {
       this.fail('not connected within connectTimeout', 'CONNECT_TIMEOUT');
     }, broker.config.connectTimeout);
@@ -172,6 +180,54 @@ export class Connection implements LinkHandler, SessionOutput {
     }
   }
 
+  /**
+   * maxPublishRate, for one PUBLISH: false when it is to be refused (`refusable`: an MQTT 5 QoS 1/2
+   * PUBLISH, answered 0x97 Quota exceeded) because the client is over its rate. Every other PUBLISH
+   * goes through, and a client in debt is not read until it has paid the debt back: throttled,
+   * nothing lost.
+   */
+  meterPublish(refusable: boolean): boolean {
+    const rate = this.broker.config.maxPublishRate;
+    const now = Date.now();
+    this.publishTokens = Math.min(rate, this.publishTokens + ((now - this.publishRefilled) * rate) / 1000);
+    this.publishRefilled = now;
+    if (refusable && this.publishTokens < 1) {
+      this.broker.stats.publishRateRefused++;
+      return false;
+    }
+    this.publishTokens--;
+    if (this.publishTokens < 0 && this.throttleTimer === undefined) {
+      this.broker.stats.publishRateThrottled++;
+      this.hold();
+      this.throttleTimer = setTimeout(
+        () => {
+          this.throttleTimer = undefined;
+          if (this.state !== 'closed') this.release();
+        },
+        Math.ceil((-this.publishTokens * 1000) / rate),
+      );
+      this.throttleTimer.unref();
+    }
+    return true;
+  }
+
+  /**
+   * The credentials the client authenticated with stop being valid at `at` (ms since the epoch; a
+   * JWT's exp): the connection is closed then, unless a re-authentication sets a new time first.
+   */
+  credentialsExpire(at: number | undefined): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (at === undefined || this.state === 'closed') return;
+    // setTimeout holds at most 2^31 - 1 ms (24.8 days): longer waits re-arm.
+    const wait = Math.min(Math.max(at - Date.now(), 0), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => {
+      if (Date.now() < at) this.credentialsExpire(at);
+      else this.fail('the credentials expired', 'CREDENTIALS_EXPIRED');
+    }, wait);
+    this.expiryTimer.unref();
+  }
+
   // ---- lifecycle ----
 
   /** CONNECT accepted: keep alive starts, the session is attached. */
@@ -207,6 +263,7 @@ export class Connection implements LinkHandler, SessionOutput {
    */
   fail(reason: string, code: CloseCode, reasonCode: number = CLOSE_REASONS[code].reasonCode): void {
     if (this.state === 'closed') return;
+    this.broker.stats.countClose(code);
     this.log.info({ clientId: this.clientId || undefined, code }, `closing connection: ${reason}`);
     this.close(true, reasonCode);
   }
@@ -257,6 +314,8 @@ export class Connection implements LinkHandler, SessionOutput {
     clearTimeout(this.keepAliveTimer);
     clearTimeout(this.drainTimer);
     clearTimeout(this.holdTimer);
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.throttleTimer);
     this.releaseWaiters(false);
     for (const blocker of this.blockers) blocker.waiters.delete(this);
     this.blockers.clear();

@@ -48,6 +48,14 @@ export const CLOSE_REASONS = {
   SLOW_CONSUMER: { reasonCode: ReasonCode.ServerBusy, text: 'the client did not read for drainTimeout' },
   SERVER_SHUTTING_DOWN: { reasonCode: ReasonCode.ServerShuttingDown, text: 'the broker is stopping' },
   NOT_AUTHORIZED: { reasonCode: ReasonCode.NotAuthorized, text: 're-authentication failed' },
+  CREDENTIALS_EXPIRED: {
+    reasonCode: ReasonCode.NotAuthorized,
+    text: 'the credentials (a JWT) expired and the client did not re-authenticate',
+  },
+  QUEUE_BUDGET_EXHAUSTED: {
+    reasonCode: ReasonCode.QuotaExceeded,
+    text: 'a QoS 1/2 PUBLISH from an MQTT 3.1/3.1.1 client while all queues together hold maxQueuedBytesTotal',
+  },
   STORE_FAILURE: {
     reasonCode: ReasonCode.UnspecifiedError,
     text: 'the store could not commit; the message was not acknowledged',

@@ -1,7 +1,9 @@
 /**
- * The places where an embedding application decides: who may connect, and how (MQTT 5 enhanced
- * authentication). Authorization of publish and subscribe joins this with the security work. Every
- * hook may be synchronous or async.
+ * The places where an embedding application (and midge's own password file, JWT and ACL, which are
+ * built on them: src/auth) decides: who may connect and how (authenticate, MQTT 5 enhanced
+ * authentication), and what a connected client may do (permissions). Authentication hooks may be
+ * synchronous or async; permissions are asked once per connection and then queried synchronously on
+ * the hot path, so they must answer from memory.
  */
 import type { TransportKind } from './link.js';
 
@@ -12,6 +14,10 @@ export interface AuthenticateRequest {
   remoteAddress: string;
   transport: TransportKind;
   protocolVersion: 3 | 4 | 5;
+  /** True when `username` comes from a verified TLS client certificate, not from CONNECT. */
+  certified: boolean;
+  /** A token the transport received with the connection (WebSocket upgrade: bearer, cookie, query). */
+  token: string | undefined;
 }
 
 /**
@@ -19,7 +25,16 @@ export interface AuthenticateRequest {
  * return code (4 bad user name or password, 5 not authorized), which MQTT 5 clients receive as the
  * matching reason code (0x86, 0x87); `{ reasonCode }` refuses an MQTT 5 client with that exact code.
  */
-export type AuthenticateResult = boolean | { returnCode: 4 | 5 } | { reasonCode: number };
+export type AuthenticateResult = boolean | { returnCode: 4 | 5 } | { reasonCode: number } | AuthenticatedAs;
+
+/** Accepted, with what the credentials said: the username to use, and when they stop being valid. */
+export interface AuthenticatedAs {
+  ok: true;
+  /** Replaces the CONNECT's username (e.g. the subject of a token). */
+  username?: string | undefined;
+  /** Ms since the epoch: the connection is closed then (MQTT 5: DISCONNECT 0x87) unless it re-authenticates. */
+  expiresAt?: number | undefined;
+}
 
 export interface EnhancedAuthRequest {
   clientId: string;
@@ -37,7 +52,7 @@ export interface EnhancedAuthRequest {
 }
 
 export type EnhancedAuthResult =
-  | { status: 'success'; data?: Buffer }
+  | { status: 'success'; data?: Buffer; username?: string; expiresAt?: number }
   | { status: 'continue'; data: Buffer }
   | { status: 'failure'; reasonCode?: number };
 
@@ -47,8 +62,27 @@ export interface EnhancedAuthentication {
   step(request: EnhancedAuthRequest): EnhancedAuthResult | Promise<EnhancedAuthResult>;
 }
 
+/** What one client may do. `canSubscribe` 'filter': granted, and each message is checked with canRead. */
+export interface ClientPermissions {
+  canPublish(topic: string): boolean;
+  canSubscribe(filter: string): 'allow' | 'deny' | 'filter';
+  canRead(topic: string): boolean;
+}
+
+export interface ClientIdentity {
+  clientId: string;
+  username: string | undefined;
+  remoteAddress: string;
+  transport: TransportKind;
+}
+
 export interface Hooks {
   authenticate?(request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult>;
   /** MQTT 5 enhanced authentication (AUTH packets); without it, a CONNECT naming a method gets 0x8C. */
   enhancedAuthentication?: EnhancedAuthentication;
+  /**
+   * The permissions of a client that has just authenticated (undefined: it may do anything). Asked
+   * again for every connected client when BrokerCore.refreshPermissions runs (an ACL reload).
+   */
+  permissions?(client: ClientIdentity): ClientPermissions | undefined;
 }

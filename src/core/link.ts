@@ -26,6 +26,11 @@ export interface LinkInfo {
    * listener is configured so); it replaces the one in CONNECT.
    */
   readonly certificateUsername?: string | undefined;
+  /**
+   * A credential that came with the connection rather than in CONNECT: the token of a WebSocket
+   * upgrade (Authorization: Bearer, or the listener's cookie or query parameter).
+   */
+  readonly token?: string | undefined;
 }
 
 export interface LinkHandler {

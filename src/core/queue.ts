@@ -28,6 +28,33 @@ export interface Delivery {
   journalFresh?: boolean;
 }
 
+/**
+ * The bytes queued for all sessions together, against maxQueuedBytesTotal (0: unlimited): above
+ * SOFT of it no QoS 0 delivery is queued; at it, the broker refuses new QoS 1/2 PUBLISHes (see
+ * handlers/publish.ts), so the process runs out of neither memory nor honesty about what it took.
+ */
+export class QueueBudget {
+  static readonly SOFT = 0.8;
+  bytes = 0;
+  /** QoS 0 deliveries not queued because the budget was above its soft mark. */
+  droppedQos0 = 0;
+  /** QoS 1/2 PUBLISHes refused because the budget was used up. */
+  refused = 0;
+  private readonly soft: number;
+
+  constructor(readonly max: number) {
+    this.soft = max * QueueBudget.SOFT;
+  }
+
+  get full(): boolean {
+    return this.max > 0 && this.bytes >= this.max;
+  }
+
+  get aboveSoft(): boolean {
+    return this.max > 0 && this.bytes >= this.soft;
+  }
+}
+
 export function deliverySize(delivery: Delivery): number {
   return delivery.message.topic.length + delivery.message.payload.length;
 }
@@ -45,7 +72,13 @@ export class DeliveryQueue {
   constructor(
     private readonly maxMessages: number,
     private readonly maxBytes: number,
+    private readonly budget: QueueBudget = new QueueBudget(0),
   ) {}
+
+  private count(bytes: number): void {
+    this.bytes += bytes;
+    this.budget.bytes += bytes;
+  }
 
   get length(): number {
     return this.items.length - this.head;
@@ -54,6 +87,11 @@ export class DeliveryQueue {
   /** Adds a delivery; false when it had to be dropped. */
   push(delivery: Delivery): boolean {
     const size = deliverySize(delivery);
+    if (delivery.qos === 0 && this.budget.aboveSoft) {
+      this.budget.droppedQos0++;
+      this.dropped++;
+      return false;
+    }
     while (this.length >= this.maxMessages || this.bytes + size > this.maxBytes) {
       if (!this.evictOldestQos0() || size > this.maxBytes) {
         this.dropped++;
@@ -61,7 +99,7 @@ export class DeliveryQueue {
       }
     }
     this.items.push(delivery);
-    this.bytes += size;
+    this.count(size);
     return true;
   }
 
@@ -70,7 +108,7 @@ export class DeliveryQueue {
     const delivery = this.items[this.head]!;
     this.items[this.head] = undefined as unknown as Delivery;
     this.head++;
-    this.bytes -= deliverySize(delivery);
+    this.count(-deliverySize(delivery));
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -90,7 +128,7 @@ export class DeliveryQueue {
       const delivery = this.items[i]!;
       if (predicate(delivery)) {
         taken.push(delivery);
-        this.bytes -= deliverySize(delivery);
+        this.count(-deliverySize(delivery));
       } else {
         kept.push(delivery);
       }
@@ -103,7 +141,7 @@ export class DeliveryQueue {
   clear(): void {
     this.items = [];
     this.head = 0;
-    this.bytes = 0;
+    this.count(-this.bytes);
   }
 
   *[Symbol.iterator](): IterableIterator<Delivery> {
@@ -115,7 +153,7 @@ export class DeliveryQueue {
       const delivery = this.items[i]!;
       if (delivery.qos === 0) {
         this.items.splice(i, 1);
-        this.bytes -= deliverySize(delivery);
+        this.count(-deliverySize(delivery));
         this.dropped++;
         this.onEvict?.(delivery);
         return true;

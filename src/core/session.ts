@@ -14,10 +14,11 @@
  */
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { Deadline } from './deadline.js';
+import type { ClientPermissions } from './hooks.js';
 import { Inflight, type Outgoing } from './inflight.js';
 import type { Journal } from './journal.js';
 import { expired, type Message, ownPayload } from './message.js';
-import { type Delivery, DeliveryQueue } from './queue.js';
+import { type Delivery, DeliveryQueue, type QueueBudget } from './queue.js';
 import type { SharedGroup } from './shared.js';
 
 /** Session Expiry Interval meaning "never" (MQTT 5.0 §3.1.2.11.2). */
@@ -38,6 +39,8 @@ export interface SessionLimits {
   maxQueuedMessages: number;
   maxQueuedBytes: number;
   queueQos0: boolean;
+  /** Shared by every session's queue (maxQueuedBytesTotal). */
+  budget?: QueueBudget;
 }
 
 export interface SessionSubscription {
@@ -48,6 +51,8 @@ export interface SessionSubscription {
   /** MQTT 5 subscription identifier given in the SUBSCRIBE, if any. */
   readonly identifier: number | undefined;
   readonly shared: SharedGroup | undefined;
+  /** Set when the client's permissions allow only some of the topics the filter matches: each is checked. */
+  check?: ClientPermissions | undefined;
 }
 
 export interface PendingWill {
@@ -92,7 +97,7 @@ export class Session {
   ) {
     this.clientId = clientId;
     this.expiryInterval = expiryInterval;
-    this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes);
+    this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes, limits.budget);
     this.queue.onEvict = (delivery) => this.forget(delivery);
   }
 

@@ -4,6 +4,7 @@
  * new subscriber sees the latest values at once.
  */
 import type { BrokerCore } from './broker.js';
+import type { CloseCode } from './errors.js';
 
 export class BrokerStats {
   readonly startedAt = Date.now();
@@ -15,6 +16,18 @@ export class BrokerStats {
   messagesDropped = 0;
   connectionsAccepted = 0;
   maxConnected = 0;
+  /** MQTT 5 QoS 1/2 PUBLISHes refused (0x97), and times a client was throttled, by maxPublishRate. */
+  publishRateRefused = 0;
+  publishRateThrottled = 0;
+  /** PUBLISHes and subscriptions the client's permissions (ACL) did not allow. */
+  publishDenied = 0;
+  subscribeDenied = 0;
+  /** Connections the broker closed, by reason (errors.ts). */
+  readonly closed = new Map<CloseCode, number>();
+
+  countClose(code: CloseCode): void {
+    this.closed.set(code, (this.closed.get(code) ?? 0) + 1);
+  }
 }
 
 export const VERSION = '0.1.0';
@@ -40,8 +53,35 @@ export function sysValues(broker: BrokerCore): Array<[topic: string, value: stri
     ['$SYS/broker/retained messages/count', String(broker.retained.size)],
     ['$SYS/broker/subscriptions/count', String(broker.subscriptions.size)],
     ['$SYS/broker/heap/current', String(process.memoryUsage().heapUsed)],
+    ...limitValues(broker),
     ...storeValues(broker),
   ];
+}
+
+/** What the limits and the permissions refused (docs/security.md lists them). */
+function limitValues(broker: BrokerCore): Array<[topic: string, value: string]> {
+  const stats = broker.stats;
+  const admission = broker.admission;
+  const budget = broker.queueBudget;
+  const values: Array<[topic: string, value: string]> = [
+    ['$SYS/broker/connections/current', String(admission.connections)],
+    ['$SYS/broker/connections/refused/max connections', String(admission.refused['max connections'])],
+    ['$SYS/broker/connections/refused/per address', String(admission.refused['per address'])],
+    ['$SYS/broker/connections/refused/connect rate', String(admission.refused['connect rate'])],
+    ['$SYS/broker/connections/refused/auth blocked', String(admission.refused['auth blocked'])],
+    ['$SYS/broker/auth/failures', String(admission.authFailures)],
+    ['$SYS/broker/queues/bytes', String(budget.bytes)],
+    ['$SYS/broker/queues/dropped qos0', String(budget.droppedQos0)],
+    ['$SYS/broker/queues/refused', String(budget.refused)],
+    ['$SYS/broker/publish rate/refused', String(stats.publishRateRefused)],
+    ['$SYS/broker/publish rate/throttled', String(stats.publishRateThrottled)],
+    ['$SYS/broker/acl/denied/publish', String(stats.publishDenied)],
+    ['$SYS/broker/acl/denied/subscribe', String(stats.subscribeDenied)],
+  ];
+  for (const [code, count] of stats.closed) {
+    values.push([`$SYS/broker/connections/closed/${code.toLowerCase().replaceAll('_', ' ')}`, String(count)]);
+  }
+  return values;
 }
 
 function storeValues(broker: BrokerCore): Array<[topic: string, value: string]> {

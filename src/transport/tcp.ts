@@ -57,12 +57,14 @@ export class TcpListener extends ServerListener {
 export class TlsListener extends ServerListener {
   protected readonly server: TlsServer;
 
+  /** `handshakeTimeout`: ms a client has to complete the TLS handshake (the broker's connectTimeout). */
   constructor(
     private readonly config: ListenerConfig,
     accept: (link: Link) => void,
+    handshakeTimeout = 10_000,
   ) {
     super('tls', config.host, config.port);
-    this.server = createTlsServer(tlsOptions(config), (socket: TLSSocket) => {
+    this.server = createTlsServer({ ...tlsOptions(config), handshakeTimeout }, (socket: TLSSocket) => {
       accept(
         new SocketLink(socket, {
           transport: 'tls',

@@ -37,6 +37,47 @@ function offeredProtocols(request: IncomingMessage): string[] {
     .filter((p) => p.length > 0);
 }
 
+/**
+ * The token a browser app sent with the upgrade request: `Authorization: Bearer` (clients that can
+ * set headers), or the listener's cookie or query parameter (a browser's WebSocket can set neither
+ * headers nor anything but the URL and its cookies).
+ */
+export function upgradeToken(request: IncomingMessage, config: ListenerConfig): string | undefined {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match !== null) return match[1];
+  }
+  const cookieName = config.tokenCookie;
+  const cookies = request.headers.cookie;
+  if (cookieName !== undefined && cookies !== undefined) {
+    for (const part of cookies.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).trim() !== cookieName) continue;
+      const value = part.slice(eq + 1).trim();
+      if (value.length > 0) return decodeOr(value);
+    }
+  }
+  const parameter = config.tokenQueryParameter;
+  if (parameter !== undefined) {
+    try {
+      const value = new URL(request.url ?? '/', 'http://midge').searchParams.get(parameter);
+      if (value !== null && value.length > 0) return value;
+    } catch {
+      // an unparseable URL was refused before this point
+    }
+  }
+  return undefined;
+}
+
+function decodeOr(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 export class WsListener extends ServerListener {
   protected readonly server: Server;
   private readonly http: Server;
@@ -45,14 +86,27 @@ export class WsListener extends ServerListener {
   private readonly proxied = new WeakMap<Socket, { address: string; port: number }>();
   private readonly subprotocols: string[];
 
+  /**
+   * `connectTimeout`: ms a client has for the TLS handshake and the upgrade request's headers (a
+   * slowloris client holds a socket without ever getting to MQTT, where the broker's own timer runs).
+   */
   constructor(
     private readonly config: ListenerConfig,
     maxPacketSize: number,
     accept: (link: Link) => void,
+    connectTimeout = 10_000,
   ) {
     super(config.type, config.host, config.port, config.path ?? '/mqtt');
     this.subprotocols = config.subprotocols ?? DEFAULT_SUBPROTOCOLS;
-    const http = config.type === 'wss' ? createHttpsServer(tlsOptions(config)) : createHttpServer();
+    const timeouts = {
+      headersTimeout: connectTimeout,
+      requestTimeout: Math.max(connectTimeout, 30_000),
+      connectionsCheckingInterval: Math.min(1_000, connectTimeout),
+    };
+    const http =
+      config.type === 'wss'
+        ? createHttpsServer({ ...tlsOptions(config), ...timeouts, handshakeTimeout: connectTimeout })
+        : createHttpServer(timeouts);
     this.http = http;
     if (config.proxyProtocol === true) {
       // The PROXY header comes before HTTP: read it on a plain server, then hand the socket to HTTP.
@@ -129,6 +183,7 @@ export class WsListener extends ServerListener {
             listener: this.name,
             certificateUsername:
               this.config.type === 'wss' ? certificateUsername(socket as TLSSocket, this.config) : undefined,
+            token: upgradeToken(request, this.config),
           },
           {
             packetsPerFrame: this.config.packetsPerFrame ?? 'one',

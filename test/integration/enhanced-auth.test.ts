@@ -77,7 +77,11 @@ afterEach(async () => {
 });
 
 async function open(withHook = true): Promise<Client> {
-  const b = await startBroker({}, withHook ? { hooks: { enhancedAuthentication: hook } } : {});
+  // With enhanced authentication configured, a client that uses none is accepted only by allowAnonymous.
+  const b = await startBroker(
+    { allowAnonymous: true },
+    withHook ? { hooks: { enhancedAuthentication: hook } } : {},
+  );
   brokers.push(b);
   const c = await Client.open(b.port);
   clients.push(c);

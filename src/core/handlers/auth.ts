@@ -8,8 +8,8 @@
  */
 import { type AuthPacket, type ConnectPacket, ReasonCode } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
-import type { EnhancedAuthResult } from '../hooks.js';
-import { refuse } from './connect.js';
+import type { AuthenticatedAs, EnhancedAuthResult } from '../hooks.js';
+import { authenticationFailed, refuse } from './connect.js';
 
 /** Runs one step of the hook; `done` gets its result unless the connection closed meanwhile. */
 function step(
@@ -64,7 +64,7 @@ export function beginEnhancedAuth(
   connection: Connection,
   packet: ConnectPacket,
   method: string,
-  onSuccess: (data: Buffer | undefined) => void,
+  onSuccess: (data: Buffer | undefined, as: AuthenticatedAs) => void,
 ): void {
   const hook = connection.broker.hooks.enhancedAuthentication;
   if (hook === undefined || !hook.methods.includes(method)) {
@@ -81,9 +81,10 @@ export function beginEnhancedAuth(
       sendContinue(connection, result.data);
     } else if (result.status === 'success') {
       connection.onAuthResult = undefined;
-      onSuccess(result.data);
+      onSuccess(result.data, { ok: true, username: result.username, expiresAt: result.expiresAt });
     } else {
       connection.onAuthResult = undefined;
+      authenticationFailed(connection);
       refuse(
         connection,
         [0, result.reasonCode ?? ReasonCode.NotAuthorized],
@@ -129,6 +130,11 @@ export function handleAuth(connection: Connection, packet: AuthPacket): void {
     connection.onAuthResult = undefined;
     auth.reauthenticating = false;
     if (result.status === 'success') {
+      connection.credentialsExpire(result.expiresAt);
+      if (result.username !== undefined && result.username !== connection.username) {
+        connection.username = result.username;
+        connection.broker.refreshPermissions(connection);
+      }
       const properties =
         result.data === undefined
           ? { authenticationMethod: auth.method }

@@ -13,7 +13,7 @@ import {
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topic/index.js';
 import type { Connection } from '../connection.js';
-import type { AuthenticateResult } from '../hooks.js';
+import type { AuthenticatedAs, AuthenticateResult } from '../hooks.js';
 import { OutboundAliases } from '../outbound.js';
 import { NEVER_EXPIRES } from '../session.js';
 import { beginEnhancedAuth } from './auth.js';
@@ -24,6 +24,7 @@ const REFUSAL = {
   credentials: [ConnackReturnCode.BadUsernameOrPassword, ReasonCode.BadUserNameOrPassword],
   notAuthorized: [ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized],
   unavailable: [ConnackReturnCode.ServerUnavailable, ReasonCode.ServerUnavailable],
+  blocked: [ConnackReturnCode.NotAuthorized, ReasonCode.ConnectionRateExceeded],
 } as const;
 
 export function handleConnect(connection: Connection, packet: ConnectPacket): void {
@@ -64,28 +65,49 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   }
 
   connection.state = 'connecting';
+  const info = connection.link.info;
+  const address = info.remoteAddress;
+  if (broker.admission.blocked(address)) {
+    // Checked before any password: a guessing client costs no hashing once it is blocked.
+    refuse(connection, REFUSAL.blocked, 'too many failed logins from this address (maxAuthFailures)');
+    return;
+  }
   const method = packet.properties?.authenticationMethod;
   if (v5 && method !== undefined) {
-    beginEnhancedAuth(connection, packet, method, (data) =>
-      accept(connection, packet, clientId, assigned, data),
+    beginEnhancedAuth(connection, packet, method, (data, as) =>
+      accept(connection, packet, clientId, assigned, data, as),
     );
     return;
   }
   connection.hold();
-  const verdict = broker.authenticate({
-    clientId,
-    username,
-    password: packet.password,
-    remoteAddress: connection.link.info.remoteAddress,
-    transport: connection.link.info.transport,
-    protocolVersion: packet.protocolVersion,
-  });
+  let verdict: AuthenticateResult | Promise<AuthenticateResult>;
+  try {
+    verdict = broker.authenticate({
+      clientId,
+      username,
+      password: packet.password,
+      remoteAddress: address,
+      transport: info.transport,
+      protocolVersion: packet.protocolVersion,
+      certified: info.certificateUsername !== undefined,
+      token: info.token,
+    });
+  } catch (error) {
+    verdict = Promise.reject(error);
+  }
   const finish = (result: AuthenticateResult) => {
     if (connection.state !== 'connecting') return;
     connection.release();
     if (result === true) {
       accept(connection, packet, clientId, assigned);
-    } else if (result === false) {
+      return;
+    }
+    if (typeof result === 'object' && 'ok' in result) {
+      accept(connection, packet, clientId, assigned, undefined, result);
+      return;
+    }
+    authenticationFailed(connection);
+    if (result === false) {
       refuse(connection, REFUSAL.notAuthorized, 'authentication failed');
     } else if ('reasonCode' in result) {
       refuse(connection, [ConnackReturnCode.NotAuthorized, result.reasonCode], 'authentication failed');
@@ -93,7 +115,7 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
       refuse(
         connection,
         result.returnCode === 4 ? REFUSAL.credentials : REFUSAL.notAuthorized,
-        'authentication failed',
+        result.returnCode === 4 ? 'bad username or password' : 'not authorized',
       );
     }
   };
@@ -109,6 +131,18 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   }
 }
 
+/** A login failed: counted against its address, which is blocked for a while after too many. */
+export function authenticationFailed(connection: Connection): void {
+  const address = connection.link.info.remoteAddress;
+  if (connection.broker.admission.authFailed(address)) {
+    const config = connection.broker.config;
+    connection.log.warn(
+      { address, maxAuthFailures: config.maxAuthFailures, authFailureWindow: config.authFailureWindow },
+      'logins from this address are refused for authFailureWindow: too many failed logins',
+    );
+  }
+}
+
 /** Authentication passed: take or make the session, answer CONNACK, start the session's flow. */
 export function accept(
   connection: Connection,
@@ -116,10 +150,19 @@ export function accept(
   clientId: string,
   assigned: boolean,
   authData?: Buffer,
+  as?: AuthenticatedAs,
 ): void {
   const broker = connection.broker;
   const config = broker.config;
   const v5 = packet.protocolVersion === 5;
+  if (as?.username !== undefined) connection.username = as.username;
+  const permissions = broker.permissionsOf(connection);
+  if (packet.will !== undefined && permissions !== undefined && !permissions.canPublish(packet.will.topic)) {
+    // Will messages are authorized at CONNECT: a will the client may not publish refuses it.
+    refuse(connection, REFUSAL.notAuthorized, 'the will topic is not authorized');
+    return;
+  }
+  connection.permissions = permissions;
   const requested = packet.properties ?? {};
   // 3.1.1: Clean Session 0 keeps the session without end; MQTT 5 says how long (0 = with the connection).
   const wanted = v5 ? (requested.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
@@ -142,6 +185,8 @@ export function accept(
   }
 
   const { session, present } = broker.openSession(clientId, packet.clean, expiry);
+  // A resumed session's subscriptions are held to this connection's permissions.
+  if (present) broker.applyPermissions(session, permissions);
   if (packet.will !== undefined) {
     const will = packet.will;
     will.payload = Buffer.from(will.payload); // kept for the life of the connection
@@ -170,6 +215,7 @@ export function accept(
   // [MQTT-3.2.2-1..3] session present only when a stored session is resumed.
   connection.send({ type: 'connack', sessionPresent: present, reasonCode: 0, properties });
   connection.established(session, keepAlive);
+  connection.credentialsExpire(as?.expiresAt);
   connection.log.debug({ clientId, version: packet.protocolVersion, present, expiry }, 'client connected');
   session.attach(connection);
 }

@@ -25,6 +25,11 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   }
   broker.stats.messagesReceived++;
   const packetId = packet.packetId ?? 0;
+  const qos = packet.qos;
+  const v5 = connection.version === 5;
+  // A QoS 2 PUBLISH whose id awaits PUBREL was taken already: it is only acknowledged again.
+  const duplicate = qos === 2 && connection.session!.awaitingRelease.has(packetId);
+  if (!duplicate && !admitted(connection, packet, topic, v5)) return;
   // [MQTT-3.3.2-4] the receiver may check a payload that claims to be UTF-8; midge does, and
   // refuses it with 0x99 rather than pass on what the subscribers were promised is text.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
@@ -72,6 +77,45 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       return;
     }
   }
+}
+
+/**
+ * The limits and the permissions, in that order: false when the PUBLISH is not to be routed (it was
+ * answered, dropped, or the connection closed).
+ */
+function admitted(connection: Connection, packet: PublishPacket, topic: string, v5: boolean): boolean {
+  const broker = connection.broker;
+  const qos = packet.qos;
+  if (qos > 0 && broker.queueBudget.full) {
+    broker.queueBudget.refused++;
+    if (!v5) {
+      // 3.1.1 has no way to refuse a PUBLISH but to close: the client sends it again after reconnecting.
+      connection.fail('all queues together hold maxQueuedBytesTotal', 'QUEUE_BUDGET_EXHAUSTED');
+      return false;
+    }
+    answer(connection, packet, ReasonCode.QuotaExceeded);
+    return false;
+  }
+  if (broker.config.maxPublishRate > 0 && !connection.meterPublish(v5 && qos > 0)) {
+    answer(connection, packet, ReasonCode.QuotaExceeded);
+    return false;
+  }
+  const permissions = connection.permissions;
+  if (permissions !== undefined && !permissions.canPublish(topic)) {
+    broker.stats.publishDenied++;
+    connection.log.debug({ clientId: connection.clientId, topic }, 'publish not authorized');
+    // MQTT 5 is told (0x87); a 3.1.1 client has no code for it: acknowledged, and dropped.
+    answer(connection, packet, v5 ? ReasonCode.NotAuthorized : ReasonCode.Success);
+    return false;
+  }
+  return true;
+}
+
+/** PUBACK or PUBREC with `reasonCode`, for a PUBLISH that is not routed (nothing for QoS 0). */
+function answer(connection: Connection, packet: PublishPacket, reasonCode: number): void {
+  const packetId = packet.packetId ?? 0;
+  if (packet.qos === 1) connection.send({ type: 'puback', packetId, reasonCode });
+  else if (packet.qos === 2) connection.send({ type: 'pubrec', packetId, reasonCode });
 }
 
 /** The topic a PUBLISH with a Topic Alias stands for; undefined when the connection was closed. */

@@ -4,6 +4,7 @@
  */
 import { ReasonCode, type SubscribePacket } from '../../codec/index.js';
 import { validateTopicFilter } from '../../topic/index.js';
+import { subscribeVerdict } from '../broker.js';
 import type { Connection } from '../connection.js';
 import type { SessionSubscription } from '../session.js';
 
@@ -16,6 +17,7 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   const session = connection.session!;
   const v5 = connection.version === 5;
   const identifier = packet.properties?.subscriptionIdentifiers?.[0];
+  const permissions = connection.permissions;
   const reasonCodes: number[] = [];
   const retained: SessionSubscription[] = [];
   for (const subscription of packet.subscriptions) {
@@ -27,6 +29,7 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       return;
     }
     let refusal: number | undefined;
+    let verdict: 'allow' | 'deny' | 'filter' = 'allow';
     const problem = validateTopicFilter(filter, broker.topicLimits);
     if (problem !== null) {
       connection.log.debug({ filter, problem }, 'subscription refused');
@@ -40,6 +43,13 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       // A subscription storm must not grow the broker without bound.
       connection.log.debug({ filter }, 'subscription refused: maxSubscriptionsPerClient');
       refusal = ReasonCode.QuotaExceeded;
+    } else if (permissions !== undefined) {
+      verdict = subscribeVerdict(permissions, filter);
+      if (verdict === 'deny') {
+        broker.stats.subscribeDenied++;
+        connection.log.info({ clientId: connection.clientId, filter }, 'subscription not authorized');
+        refusal = ReasonCode.NotAuthorized;
+      }
     }
     if (refusal !== undefined) {
       // [MQTT-3.8.4-5] one code per filter, in order; 3.1.1 has only 0x80.
@@ -47,6 +57,7 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       continue;
     }
     const isNew = broker.subscribe(session, filter, subscription, identifier);
+    if (verdict === 'filter') session.subscriptions.get(filter)!.check = permissions;
     reasonCodes.push(subscription.qos);
     // Retain Handling: 0 send retained, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11];
     // never for a shared subscription (MQTT 5.0 §4.8.2).
@@ -57,5 +68,5 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   // [MQTT-3.8.4-1] SUBACK with the same packet id [MQTT-3.8.4-2].
   connection.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
   // [MQTT-3.3.1-6] retained messages matching a new (or replaced [MQTT-3.8.4-3]) subscription.
-  for (const entry of retained) broker.sendRetained(session, entry.filter, entry.qos, entry.identifier);
+  for (const entry of retained) broker.sendRetained(session, entry);
 }
