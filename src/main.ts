@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const broker = createBroker(commandLine.config);
+  const broker = createBroker(commandLine.config, { configSource: commandLine.source });
   // Signal handlers first: a signal that arrives while the listeners open still stops cleanly.
   let stopping = false;
   const stop = (signal: string) => {

@@ -22,6 +22,8 @@ export interface BrokerOptions {
   logger?: Logger;
   /** A store instance to use instead of the one the configuration names (tests, embedding). */
   store?: Store;
+  /** Where the configuration came from (a file name), named in errors about the files it refers to. */
+  configSource?: string;
 }
 
 export interface Broker {
@@ -62,7 +64,13 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
     async listen() {
       // Credentials and ACL first: a file that cannot be used stops start-up before anything opens.
       if (security === undefined) {
-        security = await Security.open(config, log, options.hooks ?? {}, () => core.refreshPermissions());
+        security = await Security.open(
+          config,
+          log,
+          options.hooks ?? {},
+          () => core.refreshPermissions(),
+          options.configSource,
+        );
         core.hooks = security.hooks();
       }
       // Everything the store holds is back before the first client can connect.

@@ -65,26 +65,26 @@ async function loadAcl(path: string): Promise<Acl> {
   return parseAcl(await readFile(path, 'utf8'), path);
 }
 
-function unusable(key: string, error: unknown): ConfigError {
+function unusable(source: string, key: string, error: unknown): ConfigError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new ConfigError('config', key, reason);
+  return new ConfigError(source, key, reason.startsWith(`${key}: `) ? reason.slice(key.length + 2) : reason);
 }
 
-function readKeyFile(key: string, file: string): string {
+function readKeyFile(source: string, key: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError('config', key, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`);
+    throw new ConfigError(source, key, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`);
   }
 }
 
-function jwtVerifier(config: JwtConfig): JwtVerifier {
+function jwtVerifier(config: JwtConfig, source: string): JwtVerifier {
   let secret: Buffer | string | undefined = config.secret;
   if (config.secretFile !== undefined) {
-    secret = readKeyFile('jwt.secretFile', config.secretFile).replace(/\r?\n$/, '');
+    secret = readKeyFile(source, 'jwt.secretFile', config.secretFile).replace(/\r?\n$/, '');
   }
   const publicKeys = (config.publicKeys ?? []).map((entry, i) => {
-    const key = readKeyFile(`jwt.publicKeys[${i}].file`, entry.file);
+    const key = readKeyFile(source, `jwt.publicKeys[${i}].file`, entry.file);
     return entry.kid === undefined ? { key } : { kid: entry.kid, key };
   });
   try {
@@ -99,7 +99,7 @@ function jwtVerifier(config: JwtConfig): JwtVerifier {
       ...(config.requireExpiry === undefined ? {} : { requireExpiry: config.requireExpiry }),
     });
   } catch (error) {
-    throw unusable('jwt', error);
+    throw unusable(source, 'jwt', error);
   }
 }
 
@@ -123,6 +123,7 @@ export class Security {
     log: Logger,
     app: Hooks = {},
     onAclChange: () => void = () => {},
+    source = 'config',
   ): Promise<Security> {
     const watch = <T>(key: string, file: string, load: (path: string) => Promise<T>, changed?: () => void) =>
       WatchedFile.open(file, load, {
@@ -133,9 +134,9 @@ export class Security {
         onError: (error) =>
           log.error({ [key]: file, reason: error.message }, `${key} not reloaded: ${error.message}`),
       }).catch((error: unknown) => {
-        throw unusable(key, error);
+        throw unusable(source, key, error);
       });
-    const jwt = config.jwt === undefined ? undefined : jwtVerifier(config.jwt);
+    const jwt = config.jwt === undefined ? undefined : jwtVerifier(config.jwt, source);
     const passwords =
       config.passwordFile === undefined
         ? undefined

@@ -11,6 +11,8 @@ export interface CommandLine {
   help: boolean;
   version: boolean;
   config: BrokerConfig;
+  /** Where the configuration came from, for errors found after loading (the files it names). */
+  source: string;
 }
 
 const FLAGS = {
@@ -122,5 +124,10 @@ export function loadCommandLine(argv: string[]): CommandLine {
     throw error;
   }
   checkConfig(config, values.config ?? 'command line');
-  return { help: values.help === true, version: values.version === true, config };
+  return {
+    help: values.help === true,
+    version: values.version === true,
+    config,
+    source: values.config ?? 'command line',
+  };
 }

@@ -16,7 +16,13 @@ import type { Store } from '../store/index.js';
 import { parseShared, SubscriptionTrie, type TopicLimits, TopicTree } from '../topic/index.js';
 import { AdmissionControl, type AdmissionRefusal } from './admission.js';
 import { Connection } from './connection.js';
-import type { AuthenticateRequest, AuthenticateResult, ClientPermissions, Hooks } from './hooks.js';
+import type {
+  AuthenticateRequest,
+  AuthenticateResult,
+  ClientIdentity,
+  ClientPermissions,
+  Hooks,
+} from './hooks.js';
 import { Journal } from './journal.js';
 import { connectionEnded, openSession, saveSession } from './lifecycle.js';
 import type { Link } from './link.js';
@@ -38,6 +44,18 @@ const REFUSAL_LIMIT_KEY = {
   'per address': 'maxConnectionsPerAddress',
   'connect rate': 'maxConnectRatePerAddress',
 } as const;
+
+export function identityOf(connection: Connection): ClientIdentity {
+  const info = connection.link.info;
+  return {
+    clientId: connection.clientId,
+    username: connection.username,
+    remoteAddress: info.remoteAddress,
+    transport: info.transport,
+  };
+}
+
+const isSysTopic = (topic: string): boolean => topic === '$SYS' || topic.startsWith('$SYS/');
 
 /** A subscription's verdict; a shared one is all or nothing (a member cannot skip part of the group's messages). */
 export function subscribeVerdict(
@@ -170,15 +188,7 @@ export class BrokerCore {
 
   /** The permissions of an authenticated connection (Hooks.permissions); undefined: anything. */
   permissionsOf(connection: Connection): ClientPermissions | undefined {
-    const hook = this.hooks.permissions;
-    if (hook === undefined) return undefined;
-    const info = connection.link.info;
-    return hook({
-      clientId: connection.clientId,
-      username: connection.username,
-      remoteAddress: info.remoteAddress,
-      transport: info.transport,
-    });
+    return this.hooks.permissions?.(identityOf(connection));
   }
 
   /**
@@ -186,6 +196,16 @@ export class BrokerCore {
    * allow only in part is checked per message. Run when a session is resumed and on a reload.
    */
   applyPermissions(session: Session, permissions: ClientPermissions | undefined): void {
+    if (permissions !== undefined) {
+      const dropped = session.dropUnreadable(permissions);
+      if (dropped > 0) {
+        this.stats.messagesDropped += dropped;
+        this.log.info(
+          { clientId: session.clientId, dropped },
+          'messages held for the session dropped: the client may not read them',
+        );
+      }
+    }
     for (const entry of [...session.subscriptions.values()]) {
       const verdict = permissions === undefined ? 'allow' : subscribeVerdict(permissions, entry.filter);
       if (verdict === 'deny') {
@@ -200,13 +220,28 @@ export class BrokerCore {
     }
   }
 
-  /** Asks for the permissions of `connection` (or of every connected client) again: an ACL reload. */
+  /**
+   * Asks for the permissions again: of one connection (it re-authenticated as another user), or of
+   * every session whose client is known (an ACL reload) — offline ones too, so nothing is queued
+   * for them that they may no longer read. A session restored from the store whose client has not
+   * connected since is checked when it does.
+   */
   refreshPermissions(connection?: Connection): void {
-    const targets = connection === undefined ? this.connections : [connection];
-    for (const c of targets) {
-      if (c.state !== 'connected' || c.session === null) continue;
-      c.permissions = this.permissionsOf(c);
-      this.applyPermissions(c.session, c.permissions);
+    if (connection !== undefined) {
+      if (connection.state !== 'connected' || connection.session === null) return;
+      connection.permissions = this.permissionsOf(connection);
+      connection.session.identity = identityOf(connection);
+      this.applyPermissions(connection.session, connection.permissions);
+      return;
+    }
+    const hook = this.hooks.permissions;
+    for (const session of [...this.sessions.values()]) {
+      const identity = session.identity;
+      if (identity === undefined) continue;
+      const permissions = hook?.(identity);
+      const output = session.output;
+      if (output instanceof Connection) output.permissions = permissions;
+      this.applyPermissions(session, permissions);
     }
   }
 
@@ -317,9 +352,9 @@ export class BrokerCore {
 
   /** An application message enters the broker: retained store first, then every subscriber. */
   publish(message: Message, from: Connection | null): void {
+    // Clients (and their wills) may not inject $SYS messages, retained or not: they are the broker's own.
+    if (from !== null && isSysTopic(message.topic)) return;
     if (message.retain) this.retain(message);
-    // Clients may not inject $SYS messages; they are the broker's own.
-    if (from !== null && message.topic.startsWith('$SYS')) return;
     this.route(message, from);
   }
 
@@ -436,6 +471,7 @@ export class BrokerCore {
       const { willDelayInterval: _delay, ...rest } = properties;
       properties = rest;
     }
+    if (isSysTopic(will.topic)) return;
     this.publish(createMessage(will.topic, will.payload, will.qos, will.retain, properties, clientId), null);
   }
 

@@ -14,7 +14,7 @@
  */
 import type { QoS, Subscription, Will } from '../codec/index.js';
 import type { Deadline } from './deadline.js';
-import type { ClientPermissions } from './hooks.js';
+import type { ClientIdentity, ClientPermissions } from './hooks.js';
 import { Inflight, type Outgoing } from './inflight.js';
 import type { Journal } from './journal.js';
 import { expired, type Message, ownPayload } from './message.js';
@@ -82,6 +82,8 @@ export class Session {
   matchQos: QoS = 0;
   matchRetain = false;
   matchIds: number[] | undefined;
+  /** Who last connected with it (for an ACL reload while it is offline); unknown after a restart. */
+  identity: ClientIdentity | undefined;
   /** Messages dropped for this client: queue full, or QoS 0 to a congested link. */
   droppedQos0 = 0;
   /** The store's journal, when the broker persists; used only while the session is persistent. */
@@ -293,6 +295,24 @@ export class Session {
     // They leave this session: its stored rows go (the member that takes one records it afresh).
     for (const delivery of taken) this.forget(delivery);
     return taken;
+  }
+
+  /**
+   * Drops the queued and unacknowledged deliveries whose topic `permissions` do not let the client
+   * read: they were matched under other permissions (an ACL reload, or another user resuming the
+   * session). A PUBREL already owed stays: the client has the message. Returns how many went.
+   */
+  dropUnreadable(permissions: ClientPermissions): number {
+    const unreadable = (d: Delivery) => !permissions.canRead(d.message.topic);
+    const taken = this.queue.extract(unreadable);
+    for (const entry of [...this.inflight.values()]) {
+      if (entry.state === 'publish' && unreadable(entry.delivery)) {
+        this.inflight.delete(entry.packetId);
+        taken.push(entry.delivery);
+      }
+    }
+    for (const delivery of taken) this.forget(delivery);
+    return taken.length;
   }
 
   /** Everything held for the client is discarded (clean session, or session end). */

@@ -12,7 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
-import { WebSocketServer } from 'ws';
+import { type ServerOptions, WebSocketServer } from 'ws';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
 import { clientAddress } from './forwarded.js';
@@ -127,13 +127,17 @@ export class WsListener extends ServerListener {
     );
     http.on('tlsClientError', () => {});
     http.on('clientError', (_error: Error, socket: Duplex) => reject(socket, 400, 'Bad Request'));
+    // closeTimeout is in ws 8 but not in its type definitions.
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       maxPayload: maxPacketSize,
+      // A peer that never answers our close frame (after a protocol error, a text frame, or its own
+      // close) loses its socket after 2 s, as every other close does (BufferedLink.end), not ws's 30 s.
+      closeTimeout: 2_000,
       perMessageDeflate: config.perMessageDeflate === true,
       handleProtocols: (offers: Set<string>) => this.choose([...offers]) ?? false,
-    });
+    } as ServerOptions);
   }
 
   /** The first of the client's offers this listener supports. */

@@ -12,6 +12,7 @@ import {
   ReasonCode,
 } from '../../codec/index.js';
 import { validateTopicName } from '../../topic/index.js';
+import { identityOf } from '../broker.js';
 import type { Connection } from '../connection.js';
 import type { AuthenticatedAs, AuthenticateResult } from '../hooks.js';
 import { OutboundAliases } from '../outbound.js';
@@ -185,8 +186,9 @@ export function accept(
   }
 
   const { session, present } = broker.openSession(clientId, packet.clean, expiry);
-  // A resumed session's subscriptions are held to this connection's permissions.
+  // A resumed session's subscriptions and held messages are held to this connection's permissions.
   if (present) broker.applyPermissions(session, permissions);
+  session.identity = identityOf(connection);
   if (packet.will !== undefined) {
     const will = packet.will;
     will.payload = Buffer.from(will.payload); // kept for the life of the connection
