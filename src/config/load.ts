@@ -31,6 +31,9 @@ const FLAGS = {
   durability: { type: 'string' },
   memory: { type: 'boolean' },
   fsync: { type: 'boolean' },
+  'password-file': { type: 'string' },
+  'acl-file': { type: 'string' },
+  'allow-anonymous': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -53,6 +56,10 @@ Options:
   --memory           keep state in memory only: nothing survives a restart
   --durability MODE  sync (default: acknowledge after commit) or batched
   --fsync            fsync every commit (survives power loss; slower)
+  --password-file F  users and scrypt hashes (create with: midge passwd F USER)
+  --acl-file FILE    what each client may publish and subscribe to (docs/security.md)
+  --allow-anonymous  accept clients without credentials from any address (by default:
+                     from this machine only, and only while no authentication is set up)
   -c, --config FILE  JSON configuration file (every key: docs/configuration.md)
   --log-level LEVEL  fatal, error, warn, info (default), debug, trace or silent
   -h, --help         show this help
@@ -114,6 +121,9 @@ export function loadCommandLine(argv: string[]): CommandLine {
   if (values.durability !== undefined) flags.durability = values.durability;
   if (values.memory === true) flags.store = 'memory';
   if (values.fsync === true) flags.fsync = true;
+  if (values['password-file'] !== undefined) flags.passwordFile = values['password-file'];
+  if (values['acl-file'] !== undefined) flags.aclFile = values['acl-file'];
+  if (values['allow-anonymous'] === true) flags.allowAnonymous = true;
   try {
     config = applyConfig(config, flags, 'command line');
   } catch (error) {

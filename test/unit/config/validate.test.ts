@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { loadCommandLine } from '../../../src/config/load.js';
 import { DEFAULT_CONFIG } from '../../../src/config/schema.js';
 import { applyConfig, ConfigError, checkConfig, resolveConfig } from '../../../src/config/validate.js';
 
@@ -113,4 +114,46 @@ describe('configuration', () => {
       assert.match(e.message, new RegExp(`^midge\\.json: ${key.replace(/[[\].()]/g, '\\$&')}: `));
     });
   }
+});
+
+describe('security configuration', () => {
+  test('flags set the password file, the ACL file and allowAnonymous', () => {
+    const { config } = loadCommandLine([
+      '--password-file',
+      'u.passwd',
+      '--acl-file',
+      'm.acl',
+      '--allow-anonymous',
+    ]);
+    assert.equal(config.passwordFile, 'u.passwd');
+    assert.equal(config.aclFile, 'm.acl');
+    assert.equal(config.allowAnonymous, true);
+    assert.equal(loadCommandLine([]).config.allowAnonymous, undefined);
+  });
+
+  test('jwt and token keys are checked for shape', () => {
+    const good = applyConfig(
+      DEFAULT_CONFIG,
+      {
+        jwt: { algorithms: ['RS256'], publicKeys: [{ kid: 'k1', file: 'k.pem' }], audience: ['a', 'b'] },
+        listeners: [{ type: 'ws', port: 0, tokenCookie: 'mqtt_token', tokenQueryParameter: 'token' }],
+      },
+      'midge.json',
+    );
+    assert.deepEqual(good.jwt?.publicKeys, [{ kid: 'k1', file: 'k.pem' }]);
+    assert.equal(good.listeners[0]?.tokenCookie, 'mqtt_token');
+    for (const [input, key] of [
+      [{ jwt: { secret: 'x'.repeat(40) } }, 'jwt.algorithms'],
+      [{ jwt: { algorithms: ['none'] } }, 'jwt.algorithms[0]'],
+      [{ jwt: { algorithms: ['HS256'], secret: 's', secretFile: 'f' } }, 'jwt.secretFile'],
+      [{ jwt: { algorithms: ['RS256'], publicKeys: [{ path: 'k.pem' }] } }, 'jwt.publicKeys[0].path'],
+      [{ jwt: { algorithms: ['HS256'], colour: 1 } }, 'jwt.colour'],
+      [{ listeners: [{ type: 'tcp', tokenCookie: 'a' }] }, 'listeners[0].tokenCookie'],
+      [{ listeners: [{ type: 'ws', tokenCookie: 'a b' }] }, 'listeners[0].tokenCookie'],
+      [{ allowAnonymous: 'yes' }, 'allowAnonymous'],
+      [{ maxPublishRate: -1 }, 'maxPublishRate'],
+    ] as const) {
+      assert.equal(error(input).key, key, JSON.stringify(input));
+    }
+  });
 });
