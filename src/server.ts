@@ -10,6 +10,7 @@ import { resolveConfig } from './config/validate.js';
 import { BrokerCore } from './core/broker.js';
 import type { Hooks } from './core/hooks.js';
 import type { Link } from './core/link.js';
+import { DashboardHttp } from './http/dashboard.js';
 import { createLogger } from './log.js';
 import { SqliteStore, type Store } from './store/index.js';
 import { addFlushBarrier } from './transport/flush.js';
@@ -52,8 +53,11 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
     const accept = (link: Link) => core.accept(link, { maxPacketSize });
     if (listener.type === 'tcp') return new TcpListener(listener, accept);
     if (listener.type === 'tls') return new TlsListener(listener, accept, config.connectTimeout);
-    return new WsListener(listener, maxPacketSize, accept, config.connectTimeout);
+    const ws = new WsListener(listener, maxPacketSize, accept, config.connectTimeout);
+    ws.onRequest = (request, response, context) => dashboard?.handle(request, response, context) ?? false;
+    return ws;
   });
+  let dashboard: DashboardHttp | undefined;
   let closed: Promise<void> | undefined;
   let removeBarrier: (() => void) | undefined;
   let security: Security | undefined;
@@ -72,6 +76,7 @@ export function createBroker(input: ConfigInput | BrokerConfig = {}, options: Br
           options.configSource,
         );
         core.hooks = security.hooks();
+        dashboard = new DashboardHttp(core, security, config.dashboard);
       }
       // Everything the store holds is back before the first client can connect.
       const store =

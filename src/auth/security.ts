@@ -266,11 +266,15 @@ export class Security {
     return exp + (this.config.jwt?.clockTolerance ?? 30) * 1000;
   }
 
-  private anonymous(address: string): AuthenticateResult {
+  /** Whether a client without credentials from `address` is let in (MQTT and the dashboard alike). */
+  acceptsAnonymousFrom(address: string): boolean {
     const allow = this.config.allowAnonymous;
     if (allow === true) return true;
-    if (allow === undefined && !this.authenticationConfigured && isLoopback(address)) return true;
-    return NOT_AUTHORIZED;
+    return allow === undefined && !this.authenticationConfigured && isLoopback(address);
+  }
+
+  private anonymous(address: string): AuthenticateResult {
+    return this.acceptsAnonymousFrom(address) ? true : NOT_AUTHORIZED;
   }
 
   /** The application's enhanced authentication, plus the method JWT when tokens are configured. */

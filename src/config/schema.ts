@@ -165,6 +165,8 @@ export interface BrokerConfig {
   fsync: boolean;
   /** Payload + topic bytes the store may hold; beyond it, new messages for offline sessions are dropped. */
   maxStoreBytes: number;
+  /** The dashboard on the ws/wss listeners: served or not, and where (a path ending in `/`). */
+  dashboard: { enabled: boolean; path: string };
   /** Seconds between $SYS/broker/... updates; 0 turns them off. */
   sysInterval: number;
   /** Milliseconds the broker waits for connections to close on shutdown before destroying them. */
@@ -209,7 +211,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   batchInterval: 10,
   fsync: false,
   maxStoreBytes: 1024 * 1024 * 1024,
-  sysInterval: 10,
+  dashboard: { enabled: true, path: '/' },
+  sysInterval: 2,
   shutdownTimeout: 5_000,
 };
 

@@ -295,6 +295,29 @@ function jwtConfig(source: string, value: unknown): JwtConfig {
   return result;
 }
 
+function dashboardConfig(
+  source: string,
+  value: unknown,
+  base: BrokerConfig['dashboard'],
+): BrokerConfig['dashboard'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(source, 'dashboard', 'must be an object like { "enabled": true, "path": "/" }');
+  }
+  const raw = value as Record<string, unknown>;
+  for (const name of Object.keys(raw)) {
+    if (name !== 'enabled' && name !== 'path')
+      throw new ConfigError(source, `dashboard.${name}`, 'unknown key');
+  }
+  const result = { ...base };
+  if (raw.enabled !== undefined) result.enabled = boolean(source, 'dashboard.enabled', raw.enabled);
+  if (raw.path !== undefined) {
+    let path = wsPath(source, 'dashboard.path', raw.path);
+    if (!path.endsWith('/')) path += '/';
+    result.path = path;
+  }
+  return result;
+}
+
 /** The first listener of `type`, created (with that type's defaults) when there is none. */
 function firstOfType(config: BrokerConfig, type: ListenerType): ListenerConfig {
   let found = config.listeners.find((l) => l.type === type);
@@ -376,6 +399,8 @@ export function applyConfig(base: BrokerConfig, input: unknown, source: string):
   if (raw.passwordFile !== undefined) config.passwordFile = text(source, 'passwordFile', raw.passwordFile);
   if (raw.aclFile !== undefined) config.aclFile = text(source, 'aclFile', raw.aclFile);
   if (raw.jwt !== undefined) config.jwt = jwtConfig(source, raw.jwt);
+  if (raw.dashboard !== undefined)
+    config.dashboard = dashboardConfig(source, raw.dashboard, config.dashboard);
   if (raw.listeners !== undefined) {
     if (!Array.isArray(raw.listeners)) throw new ConfigError(source, 'listeners', 'must be an array');
     config.listeners = raw.listeners.map((value, i) => listener(source, `listeners[${i}]`, value));

@@ -9,6 +9,7 @@
  * second trie and each group gives the message to one member. Routing is not re-entrant: a will or
  * $SYS message produced while a route runs is routed right after it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Subscription, Will } from '../codec/index.js';
 import type { BrokerConfig } from '../config/schema.js';
@@ -54,6 +55,8 @@ export function identityOf(connection: Connection): ClientIdentity {
     transport: info.transport,
   };
 }
+
+const CLIENT_EVENTS = '$SYS/broker/clients/events';
 
 const isSysTopic = (topic: string): boolean => topic === '$SYS' || topic.startsWith('$SYS/');
 
@@ -462,6 +465,43 @@ export class BrokerCore {
   private readonly onSharedMatch = (group: SharedGroup): void => {
     this.matchedGroups.push(group);
   };
+
+  /**
+   * A client connected or went: one JSON message on `$SYS/broker/clients/events` (not retained), so a
+   * dashboard sees devices come and go — and the will a device left — as it happens.
+   */
+  clientEvent(
+    event: 'connected' | 'disconnected',
+    connection: Connection,
+    reason?: string,
+    will?: Will,
+  ): void {
+    if (this.config.sysInterval === 0 || this.closing !== undefined) return;
+    const info = connection.link.info;
+    const body: Record<string, unknown> = {
+      event,
+      clientId: connection.clientId,
+      username: connection.username ?? null,
+      address: info.remoteAddress,
+      transport: info.transport,
+      protocolVersion: connection.version,
+      at: Date.now(),
+    };
+    if (reason !== undefined) body.reason = reason;
+    if (will !== undefined) {
+      const text = isUtf8(will.payload);
+      body.will = {
+        topic: will.topic,
+        payload: will.payload.toString(text ? 'utf8' : 'base64'),
+        ...(text ? {} : { payloadEncoding: 'base64' }),
+        qos: will.qos,
+        retain: will.retain,
+        delay: will.properties?.willDelayInterval ?? 0,
+      };
+    }
+    const payload = Buffer.from(JSON.stringify(body));
+    this.publish(createMessage(CLIENT_EVENTS, payload, 0, false, undefined, undefined), null);
+  }
 
   /** Publishes a client's will [MQTT-3.1.2-8], with its QoS, retain flag and properties. */
   publishWill(will: Will, clientId: string): void {

@@ -67,6 +67,8 @@ export class Connection implements LinkHandler, SessionOutput {
   /** What the client may do (Hooks.permissions); undefined: anything. */
   permissions: ClientPermissions | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Why the connection ended, for the disconnected event: a close code, DISCONNECT, or (unset) the network. */
+  private closeReason = 'CONNECTION_LOST';
   /** maxPublishRate: tokens of a one-second bucket, refilled as time passes; negative is debt. */
   private publishTokens: number;
   private publishRefilled = Date.now();
@@ -263,6 +265,7 @@ export class Connection implements LinkHandler, SessionOutput {
    */
   fail(reason: string, code: CloseCode, reasonCode: number = CLOSE_REASONS[code].reasonCode): void {
     if (this.state === 'closed') return;
+    this.closeReason = code;
     this.broker.stats.countClose(code);
     this.log.info({ clientId: this.clientId || undefined, code }, `closing connection: ${reason}`);
     this.close(true, reasonCode);
@@ -270,6 +273,7 @@ export class Connection implements LinkHandler, SessionOutput {
 
   /** A DISCONNECT from the client: the will is discarded [MQTT-3.1.2-10], unless it asked for it (0x04). */
   disconnected(keepWill: boolean): void {
+    this.closeReason = 'DISCONNECT';
     if (!keepWill) this.will = undefined;
     this.close(true, undefined);
   }
@@ -321,8 +325,10 @@ export class Connection implements LinkHandler, SessionOutput {
     this.blockers.clear();
     const session = this.session;
     this.session = null;
-    if (session !== null && session.output === this) this.broker.connectionEnded(session, will);
-    else if (will !== undefined) this.broker.publishWill(will, this.clientId);
+    if (session !== null && session.output === this) {
+      this.broker.clientEvent('disconnected', this, this.closeReason, will);
+      this.broker.connectionEnded(session, will);
+    } else if (will !== undefined) this.broker.publishWill(will, this.clientId);
   }
 
   // ---- output ----

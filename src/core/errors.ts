@@ -47,6 +47,10 @@ export const CLOSE_REASONS = {
   },
   SLOW_CONSUMER: { reasonCode: ReasonCode.ServerBusy, text: 'the client did not read for drainTimeout' },
   SERVER_SHUTTING_DOWN: { reasonCode: ReasonCode.ServerShuttingDown, text: 'the broker is stopping' },
+  ADMINISTRATIVE_ACTION: {
+    reasonCode: ReasonCode.AdministrativeAction,
+    text: 'an administrator disconnected the client (dashboard or API)',
+  },
   NOT_AUTHORIZED: { reasonCode: ReasonCode.NotAuthorized, text: 're-authentication failed' },
   CREDENTIALS_EXPIRED: {
     reasonCode: ReasonCode.NotAuthorized,

@@ -78,6 +78,15 @@ function decodeOr(value: string): string {
   }
 }
 
+/** What a plain HTTP request on a WebSocket listener comes with, beyond the request itself. */
+export interface HttpContext {
+  /** The client's address: the socket's peer, or the one trusted proxies / the PROXY header name. */
+  address: string;
+  transport: 'ws' | 'wss';
+  /** The listener's MQTT endpoint path. */
+  mqttPath: string;
+}
+
 export class WsListener extends ServerListener {
   protected readonly server: Server;
   private readonly http: Server;
@@ -85,6 +94,13 @@ export class WsListener extends ServerListener {
   /** Client addresses read from PROXY headers, by socket. */
   private readonly proxied = new WeakMap<Socket, { address: string; port: number }>();
   private readonly subprotocols: string[];
+  /**
+   * Plain HTTP requests go here first (the dashboard, its API, /metrics, /health: src/http); false
+   * leaves them to the small page below. Set by the assembled broker.
+   */
+  onRequest:
+    | ((request: IncomingMessage, response: ServerResponse, context: HttpContext) => boolean)
+    | undefined;
 
   /**
    * `connectTimeout`: ms a client has for the TLS handshake and the upgrade request's headers (a
@@ -121,7 +137,17 @@ export class WsListener extends ServerListener {
     } else {
       this.server = http;
     }
-    http.on('request', (request: IncomingMessage, response: ServerResponse) => this.page(request, response));
+    http.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      const handled =
+        this.onRequest?.(request, response, {
+          address:
+            this.proxied.get(request.socket as Socket)?.address ??
+            clientAddress(request, request.socket as Socket, config.trustedProxies).address,
+          transport: config.type === 'wss' ? 'wss' : 'ws',
+          mqttPath: this.path ?? '/mqtt',
+        }) ?? false;
+      if (!handled) this.page(request, response);
+    });
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(request, socket as Socket, head, accept),
     );

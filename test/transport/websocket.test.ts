@@ -329,8 +329,8 @@ describe('WebSocket: the upgrade', () => {
     assert.equal(r.status, 404);
   });
 
-  test('a plain GET / answers 200 with an HTML page naming midge and the WebSocket path', async () => {
-    const w = await wsBroker();
+  test('with the dashboard off, a plain GET / answers an HTML page naming midge and the WebSocket path', async () => {
+    const w = await wsBroker({}, { dashboard: { enabled: false, path: '/' } });
     const res = await httpGet(w.wsPort, '/');
     assert.equal(res.status, 200);
     assert.match(res.contentType ?? '', /^text\/html/);

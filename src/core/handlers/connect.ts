@@ -219,6 +219,7 @@ export function accept(
   connection.established(session, keepAlive);
   connection.credentialsExpire(as?.expiresAt);
   connection.log.debug({ clientId, version: packet.protocolVersion, present, expiry }, 'client connected');
+  broker.clientEvent('connected', connection);
   session.attach(connection);
 }
 
