@@ -217,20 +217,19 @@ export class Security {
   private authenticate(request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult> {
     if (request.certified) return this.app.authenticate?.(request) ?? { ok: true };
     const password = request.password;
-    const token =
-      request.token ??
-      (this.jwt !== undefined &&
-      password !== undefined &&
-      password.length > 0 &&
-      JWT_SHAPE.test(password.toString('latin1'))
+    const hasPassword = password !== undefined && password.length > 0;
+    const passwordToken =
+      this.jwt !== undefined && hasPassword && JWT_SHAPE.test(password.toString('latin1'))
         ? password.toString('latin1')
-        : undefined);
+        : undefined;
+    // What CONNECT carries comes first; the upgrade's token stands in only when it has no password.
+    const token = passwordToken ?? (hasPassword ? undefined : request.token);
     const username = request.username;
     const passwords = this.passwords?.current;
     if (this.jwt !== undefined && token !== undefined) {
       const result = this.checkToken(token);
       // A password that only looks like a token is still a password to a user the file holds.
-      const fallBack = result === BAD_CREDENTIALS && request.token === undefined && username !== undefined;
+      const fallBack = result === BAD_CREDENTIALS && passwordToken !== undefined && username !== undefined;
       if (!fallBack || passwords === undefined || !passwords.has(username)) return result;
     }
     if (

@@ -447,6 +447,16 @@ export function checkConfig(config: BrokerConfig, source: string): BrokerConfig 
         );
       }
     }
+    const certifies = l.certificateUsername !== undefined && l.certificateUsername !== 'none';
+    if ((certifies || l.requireClientCertificate === true) && l.ca === undefined) {
+      // Without a CA, Node would check client certificates against the public roots: any certificate
+      // bought anywhere would pass, and with certificateUsername name any user.
+      throw new ConfigError(
+        source,
+        `listeners[${i}].ca`,
+        `required with ${certifies ? 'certificateUsername' : 'requireClientCertificate'}: the CA that issues your clients' certificates`,
+      );
+    }
     for (const name of ['cert', 'key', 'ca'] as const) {
       const file = l[name];
       if (file === undefined) continue;

@@ -1,6 +1,7 @@
 /**
  * The HTTP side of the WebSocket listeners: the dashboard's static files (built from web/ into
- * dist/web), its small JSON API, /metrics (Prometheus) and /health. The dashboard itself is an MQTT
+ * dist/web) and its small JSON API (both off with `dashboard.enabled: false`), /metrics (Prometheus)
+ * and /health (always). The dashboard itself is an MQTT
  * client of the broker that serves it, over the same port; the API covers what MQTT does not carry
  * well (the client list, disconnecting a client, checking a login).
  *

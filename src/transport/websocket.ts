@@ -28,6 +28,10 @@ function reject(socket: Duplex, status: number, reason: string): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function offeredProtocols(request: IncomingMessage): string[] {
   const header = request.headers['sec-websocket-protocol'];
   if (header === undefined) return [];
@@ -231,8 +235,8 @@ export class WsListener extends ServerListener {
       return;
     }
     const scheme = this.config.type === 'wss' ? 'wss' : 'ws';
-    const host = request.headers.host ?? 'this-host';
-    const endpoint = `${scheme}://${host}${this.path}`;
+    const host = escapeHtml(request.headers.host ?? 'this-host');
+    const endpoint = `${scheme}://${host}${escapeHtml(this.path ?? '/mqtt')}`;
     const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>midge MQTT broker</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">

@@ -491,6 +491,22 @@ describe('JWT (HS256)', () => {
     );
   });
 
+  test('over WebSocket: a password in CONNECT comes before the token of the upgrade', async () => {
+    const b = await jwtBroker();
+    const headers = { Authorization: `Bearer ${tokenFor('alice')}` };
+    const forged = sign({ sub: 'alice', exp: nowSeconds() + 60 }, 'x'.repeat(40));
+    // The valid upgrade token does not rescue a CONNECT whose own credentials are bad.
+    assert.equal(
+      await connackCode(wsUrl(b), {
+        clientId: 'both',
+        username: 'alice',
+        password: forged,
+        wsOptions: { headers },
+      }),
+      4,
+    );
+  });
+
   test("over WebSocket: the token in the listener's cookie", async () => {
     const b = await jwtBroker();
     const headers = { Cookie: `theme=dark; mqtt_token=${tokenFor('bob')}; other=1` };

@@ -47,7 +47,8 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       verdict = subscribeVerdict(permissions, filter);
       if (verdict === 'deny') {
         broker.stats.subscribeDenied++;
-        connection.log.info({ clientId: connection.clientId, filter }, 'subscription not authorized');
+        // debug: a client may send any number of filters; $SYS/broker/acl/denied/subscribe counts them.
+        connection.log.debug({ clientId: connection.clientId, filter }, 'subscription not authorized');
         refusal = ReasonCode.NotAuthorized;
       }
     }

@@ -131,6 +131,23 @@ describe('security configuration', () => {
     assert.equal(loadCommandLine([]).config.allowAnonymous, undefined);
   });
 
+  test('client certificates as identity need the CA that issues them', () => {
+    const tls = {
+      type: 'tls',
+      port: 0,
+      cert: 'test/fixtures/tls/server.pem',
+      key: 'test/fixtures/tls/server-key.pem',
+    };
+    for (const extra of [{ certificateUsername: 'cn' }, { requireClientCertificate: true }]) {
+      assert.throws(
+        () => checkConfig(applyConfig(DEFAULT_CONFIG, { listeners: [{ ...tls, ...extra }] }, 'x'), 'x'),
+        /^ConfigError: x: listeners\[0\]\.ca: required with /,
+      );
+    }
+    const ok = { ...tls, certificateUsername: 'cn', ca: 'test/fixtures/tls/ca.pem' };
+    assert.equal(checkConfig(applyConfig(DEFAULT_CONFIG, { listeners: [ok] }, 'x'), 'x').listeners.length, 1);
+  });
+
   test('jwt and token keys are checked for shape', () => {
     const good = applyConfig(
       DEFAULT_CONFIG,
