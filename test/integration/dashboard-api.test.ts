@@ -123,6 +123,30 @@ describe('dashboard API without authentication (this machine only)', () => {
   });
 });
 
+describe('dashboard placement', () => {
+  test('dashboard.path moves the page and its API; enabled false turns both off, /health stays', async () => {
+    const moved = await broker({ dashboard: { enabled: true, path: '/console/' } });
+    assert.equal((await get(`${moved.http}/console/api/info`)).status, 200);
+    assert.equal((await get(`${moved.http}/api/info`)).status, 404);
+    const page = await get(`${moved.http}/console/`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<html/i);
+    const off = await broker({ dashboard: { enabled: false, path: '/' } });
+    assert.equal((await get(`${off.http}/api/info`)).status, 404);
+    assert.doesNotMatch((await get(`${off.http}/`)).text, /assets\/app\.js/);
+    assert.equal((await get(`${off.http}/health`)).status, 200);
+  });
+
+  test('the page and its assets are served gzipped to clients that accept it', async () => {
+    const { http } = await broker();
+    const response = await fetch(`${http}/assets/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-encoding'), 'gzip');
+    assert.match(response.headers.get('content-type') ?? '', /javascript/);
+    assert.ok((await response.text()).length > 10_000, 'fetch decodes it');
+  });
+});
+
 describe('dashboard API with authentication', () => {
   test('login with the password file; wrong passwords are refused and count as failed logins', async () => {
     const { b, http } = await broker({ passwordFile: await users({ alice: 'right' }), maxAuthFailures: 3 });
