@@ -90,7 +90,7 @@ async function live(page: Page): Promise<void> {
 }
 
 /** Polls the `data-value` of a test id until `accept` says yes (bounded). */
-async function valueOf(
+async function dataValue(
   page: Page,
   testId: string,
   accept: (v: number) => boolean,
@@ -119,12 +119,12 @@ describe('dashboard', () => {
     const { broker, http } = await serve();
     const page = await open(http);
     await live(page);
-    const before = await valueOf(page, 'stat-connections', (v) => v >= 1, 'the dashboard itself is counted');
+    const before = await dataValue(page, 'stat-connections', (v) => v >= 1, 'the dashboard itself is counted');
     const sensor = await scope.connect(broker.url, { clientId: 'sensor-overview' });
-    await valueOf(page, 'stat-connections', (v) => v >= before + 1, 'a new connection is counted');
+    await dataValue(page, 'stat-connections', (v) => v >= before + 1, 'a new connection is counted');
     for (let i = 0; i < 20; i++) await sensor.publishAsync('plant/line-1/count', String(i), { qos: 1 });
     // A rate from the $SYS counters: above 0 for at least one interval after the publishes.
-    await valueOf(page, 'stat-messages-in', (v) => v > 0, 'the inbound message rate');
+    await dataValue(page, 'stat-messages-in', (v) => v > 0, 'the inbound message rate');
     await shoot(page, 'overview-desktop');
     await page.setViewportSize(PHONE);
     await shoot(page, 'overview-phone');
