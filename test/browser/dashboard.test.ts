@@ -119,7 +119,12 @@ describe('dashboard', () => {
     const { broker, http } = await serve();
     const page = await open(http);
     await live(page);
-    const before = await dataValue(page, 'stat-connections', (v) => v >= 1, 'the dashboard itself is counted');
+    const before = await dataValue(
+      page,
+      'stat-connections',
+      (v) => v >= 1,
+      'the dashboard itself is counted',
+    );
     const sensor = await scope.connect(broker.url, { clientId: 'sensor-overview' });
     await dataValue(page, 'stat-connections', (v) => v >= before + 1, 'a new connection is counted');
     for (let i = 0; i < 20; i++) await sensor.publishAsync('plant/line-1/count', String(i), { qos: 1 });
