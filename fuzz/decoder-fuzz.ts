@@ -12,6 +12,7 @@
  */
 import { CodecError, Decoder, encode, type Packet, type ProtocolVersion } from '../src/codec/index.js';
 import { corpus } from './corpus.js';
+import { rng } from './random.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -36,18 +37,6 @@ export class FuzzFailure extends Error {
 
 const SEEDS = corpus.map((c) => ({ version: c.version, bytes: Buffer.from(c.hex, 'hex') }));
 const MAX_SIZES = [5, 16, 64, 256, 4096, 1 << 20];
-
-/** mulberry32: small, fast, good enough to drive mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   input: Buffer;

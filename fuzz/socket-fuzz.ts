@@ -59,6 +59,7 @@
  * CASE`) — though concurrency and timing make a socket run less exactly reproducible than the
  * in-memory fuzzers: run the seed again with the same number of clients first.
  */
+
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -71,6 +72,7 @@ import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '..
 import { type Broker, createBroker } from '../src/server.js';
 import { type Case, makeCase } from './connection-fuzz.js';
 import { corpus } from './corpus.js';
+import { Gen } from './random.js';
 
 export interface SocketFuzzOptions {
   seed: number;
@@ -168,49 +170,6 @@ const DISCONNECT = Buffer.from([0xe0, 0x00]);
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 // ---- randomness ----
-
-/** mulberry32, as in the other fuzzers. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Gen {
-  readonly r: () => number;
-  constructor(seed: number) {
-    this.r = rng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  weighted<K extends string>(weights: Partial<Record<K, number>>): K {
-    const entries = Object.entries(weights) as [K, number][];
-    let n = this.r() * entries.reduce((sum, [, w]) => sum + w, 0);
-    for (const [key, w] of entries) {
-      n -= w;
-      if (n < 0) return key;
-    }
-    return entries[entries.length - 1]![0];
-  }
-  bytes(n: number): Buffer {
-    return Buffer.from(Array.from({ length: n }, () => this.int(256)));
-  }
-  seed(): number {
-    return this.int(2 ** 31);
-  }
-}
 
 function caseSeed(seed: number, index: number): number {
   return Math.imul(seed ^ 0x2c1b3c6d, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);

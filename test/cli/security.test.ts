@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { IClientOptions } from 'mqtt';
 import mqtt from 'mqtt';
+import { withTimeout } from '../helpers/mqtt.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -36,14 +37,6 @@ function run(args: string[], stdin?: string): Run {
   else child.stdin?.end(stdin);
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout, stderr, exit };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Resolves when the text `stream` collected (from `from` characters on) matches `pattern`. */

@@ -242,3 +242,15 @@ export async function assertRoundTrip(client: MqttClient, topic: string, timeout
   );
   if (match.payload.toString() !== payload) throw new Error('round trip returned the wrong payload');
 }
+
+/** SUBACK codes for `filters` (MQTT.js rejects a SUBACK with a failure code; the codes are in the error). */
+export async function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {
+  try {
+    const granted = await withTimeout(client.subscribeAsync(filters, { qos: 1 }), WAIT_MS, 'SUBACK');
+    return granted.map((g) => g.qos);
+  } catch (error) {
+    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted === undefined) throw error;
+    return granted;
+  }
+}

@@ -17,7 +17,14 @@ import type { MqttClient } from 'mqtt';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { BrokerOptions } from '../../src/index.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { messagesUntil, nextMessage, unreadCount, WAIT_MS, withTimeout } from '../helpers/mqtt.js';
+import {
+  messagesUntil,
+  nextMessage,
+  subackCodes,
+  unreadCount,
+  WAIT_MS,
+  withTimeout,
+} from '../helpers/mqtt.js';
 import { ack, connack, connect, publish, pubrel, suback, subscribe } from '../helpers/raw.js';
 import { ack5, connect5, publish5, subscribe5 } from '../helpers/raw5.js';
 import { Scope } from '../helpers/scope.js';
@@ -63,18 +70,6 @@ const RULES = [
 
 async function aclBroker(overrides: ConfigInput = {}): Promise<TestBroker> {
   return start({ aclFile: writeAcl(RULES), ...overrides });
-}
-
-/** SUBACK codes for `filters` (MQTT.js rejects a SUBACK with a failure code; the codes are in the error). */
-async function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {
-  try {
-    const granted = await withTimeout(client.subscribeAsync(filters, { qos: 1 }), WAIT_MS, 'SUBACK');
-    return granted.map((g) => g.qos);
-  } catch (error) {
-    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
-    if (granted === undefined) throw error;
-    return granted;
-  }
 }
 
 /** The reason code of MQTT.js's PUBACK for a QoS 1 PUBLISH (0 when accepted). */

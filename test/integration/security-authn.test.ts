@@ -20,7 +20,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { sysValues } from '../../src/core/sys.js';
 import type { AuthenticateRequest, BrokerOptions } from '../../src/index.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { nextMessage, WAIT_MS, withTimeout } from '../helpers/mqtt.js';
+import { nextMessage, subackCodes, WAIT_MS, withTimeout } from '../helpers/mqtt.js';
 import { connack, connect, PINGREQ, PINGRESP, type RawConnectOptions } from '../helpers/raw.js';
 import { auth5, connect5, expectDisconnect, type RawConnect5Options, subscribe5 } from '../helpers/raw5.js';
 import { Scope } from '../helpers/scope.js';
@@ -180,18 +180,6 @@ async function expectRefused5(port: number, options: RawConnect5Options, reasonC
   assert.equal(packet.reasonCode, reasonCode, `CONNACK reason code for '${options.clientId}'`);
   assert.equal(packet.sessionPresent, false);
   await raw.expectClosedSilently(`after refusing '${options.clientId}'`);
-}
-
-/** SUBACK codes for `filters` (MQTT.js rejects a SUBACK with a failure code; the codes are in the error). */
-async function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {
-  try {
-    const granted = await withTimeout(client.subscribeAsync(filters, { qos: 1 }), WAIT_MS, 'SUBACK');
-    return granted.map((g) => g.qos);
-  } catch (error) {
-    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
-    if (granted === undefined) throw error;
-    return granted;
-  }
 }
 
 /**
