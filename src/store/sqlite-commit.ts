@@ -34,6 +34,17 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { messageSize } from './copy.js';
 import { encodeIds, encodeProperties } from './serialize.js';
+import {
+  decodeRun,
+  encodeRun,
+  markGone,
+  markState,
+  materializeRuns,
+  type Run,
+  type RunRecord,
+  recordParams,
+  withState,
+} from './sqlite-runs.js';
 import type { Change, StoredDelivery, StoredMessage, StoredSession, StoredSubscription } from './types.js';
 
 interface Statements {
@@ -74,6 +85,13 @@ interface Statements {
   /** Deletes the messages of a JSON array of ids that nothing refers to. */
   deleteUnreferenced: Statement;
   setNextMessageId: Statement;
+  insertRun: Statement;
+  updateRunMarks: Statement;
+  deleteRun: Statement;
+  deleteRunMarks: Statement;
+  deleteRunsOf: Statement;
+  deleteRunMarksOf: Statement;
+  runRecords: Statement;
 }
 
 /** `d.topic IS NULL` lets SQLite use the partial index deliveries_message. */
@@ -162,6 +180,16 @@ function prepareStatements(db: Database): Statements {
       `DELETE FROM messages AS m WHERE m.id IN (SELECT value FROM json_each(?)) AND ${UNREFERENCED}`,
     ),
     setNextMessageId: p("UPDATE meta SET value = ? WHERE key = 'next_message_id'"),
+    insertRun: p('INSERT INTO runs (client, first_seq, records) VALUES (?, ?, ?)'),
+    updateRunMarks: p(
+      'INSERT INTO run_marks (gone, states, client, first_seq) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (client, first_seq) DO UPDATE SET gone = excluded.gone, states = excluded.states',
+    ),
+    deleteRun: p('DELETE FROM runs WHERE client = ? AND first_seq = ?'),
+    deleteRunMarks: p('DELETE FROM run_marks WHERE client = ? AND first_seq = ?'),
+    deleteRunsOf: p('DELETE FROM runs WHERE client = ?'),
+    deleteRunMarksOf: p('DELETE FROM run_marks WHERE client = ?'),
+    runRecords: pluck('SELECT records FROM runs WHERE client = ? AND first_seq = ?'),
   };
 }
 
@@ -180,6 +208,9 @@ export interface Inline {
   seq: number;
   /** Its topic's and payload's bytes, for `stats()`. */
   bytes: number;
+  /** Held in a run (sqlite-runs.ts) rather than in a row of `deliveries`: which, and where. */
+  run?: Run | undefined;
+  index?: number;
 }
 
 /** What one batch tracks while it is applied. */
@@ -199,6 +230,8 @@ interface Batch {
    * before anything else touches that client's deliveries.
    */
   deferred: Map<number, number[]>;
+  /** The run each client's fresh plain deliveries of this batch go into. */
+  runs: Map<number, Run>;
 }
 
 export class SqliteWriter {
@@ -219,6 +252,17 @@ export class SqliteWriter {
   #horizonBefore = 1;
   /** The most bytes of text and blobs an inline row may hold (see inlineLimit). */
   readonly #inlineMax: number;
+  /**
+   * Per client, a seq above every delivery it has in `deliveries` or a run: a delivery beyond it has no
+   * row to replace, so it may go into a run.
+   */
+  #maxSeq = new Map<number, number>();
+  /** The written runs with live records, by client. */
+  #runsOf = new Map<number, Set<Run>>();
+  /** Runs whose gone bitmap changed in this batch. */
+  #dirty = new Set<Run>();
+  /** The records of the last written run read back (materializing its records one by one). */
+  #readBack: { run: Run; records: RunRecord[] } | undefined;
 
   constructor(db: Database) {
     this.#db = db;
@@ -232,6 +276,15 @@ export class SqliteWriter {
    * `nextMessageId` is the store's.
    */
   reset(nextMessageId: number, inline?: readonly Inline[]): void {
+    // After a failed commit: what earlier commits put in runs becomes ordinary rows (the loader did
+    // this at open), so the writer starts from `deliveries` alone either way.
+    if (inline === undefined) this.#db.transaction(() => materializeRuns(this.#db))();
+    this.#runsOf = new Map();
+    this.#dirty = new Set();
+    this.#readBack = undefined;
+    this.#maxSeq = new Map();
+    const maxima = this.#db.prepare('SELECT client, max(seq) FROM deliveries GROUP BY client').raw();
+    for (const [client, seq] of maxima.iterate() as Iterable<[number, number]>) this.#maxSeq.set(client, seq);
     this.#clients = new Map();
     let maxClient = 0;
     const clients = this.#db.prepare('SELECT id, client_id FROM clients').raw();
@@ -278,6 +331,7 @@ export class SqliteWriter {
       ended: new Set(),
       candidates: new Set(),
       deferred: new Map(),
+      runs: new Map(),
     };
     const delta = b.delta;
 
@@ -300,6 +354,7 @@ export class SqliteWriter {
           const inline = this.#inlineByKey.get(client);
           if (inline !== undefined) for (const h of [...inline.values()]) this.#release(b, h, i);
           b.deferred.delete(client);
+          this.#dropRuns(b, client);
           for (const id of s.sharedMessagesOf.all(client) as number[]) b.candidates.add(id);
           s.deleteDeliveriesOf.run(client);
           s.deleteSubscriptionsOf.run(client);
@@ -327,6 +382,11 @@ export class SqliteWriter {
           const inline = this.#inlineByKey.get(client)?.get(c.seq);
           if (inline !== undefined) {
             if (this.#release(b, inline, i)) b.candidates.add(inline.id);
+            if (inline.run !== undefined) {
+              // Still in its run (not promoted): a bit in the run's gone bitmap, no statement now.
+              this.#forgetRecord(inline);
+              break;
+            }
             const seqs = b.deferred.get(client);
             if (seqs === undefined) b.deferred.set(client, [c.seq]);
             else seqs.push(c.seq);
@@ -364,6 +424,7 @@ export class SqliteWriter {
     }
 
     for (const client of [...b.deferred.keys()]) this.#settle(b, client);
+    this.#writeRuns(b);
     // Recorded and never referred to: stored all the same (counted in stats), swept at the next open.
     for (const m of b.pending.values()) s.insertMessage.run(...messageParams(m));
     if (b.candidates.size > 0) {
@@ -404,6 +465,26 @@ export class SqliteWriter {
     this.#settle(b, client, d.seq);
     const id = d.messageId;
     const old = this.#inlineByKey.get(client)?.get(d.seq);
+    if (old?.run !== undefined) {
+      if (old.id === id) {
+        // The same delivery in a new state (queued → publish, publish → pubrel): in a run of this
+        // batch, its record changes; in a written run, it becomes an ordinary row in its new state.
+        const run = old.run;
+        const pending = run.pending;
+        if (pending !== undefined) {
+          if (runnable(d, pending[old.index!]!.m)) pending[old.index!]!.d = d;
+          else this.#materialize(old, d);
+        } else if (plainDelivery(d)) {
+          markState(run, old.index!, d);
+          this.#dirty.add(run);
+        } else {
+          this.#materialize(old, d);
+        }
+        return;
+      }
+      // Given another message: the record becomes an ordinary row, replaced below.
+      this.#materialize(old);
+    }
     if (old !== undefined && old.id === id) {
       // The same delivery of its inline message, in a new state.
       s.updateDeliveryState.run(
@@ -429,6 +510,12 @@ export class SqliteWriter {
     }
     if (inline !== undefined) b.pending.delete(id);
     else this.#share(b, id);
+    const above = d.seq > (this.#maxSeq.get(client) ?? 0);
+    if (above) this.#maxSeq.set(client, d.seq);
+    if (old === undefined && above && inline !== undefined && runnable(d, inline)) {
+      this.#addInline(this.#appendToRun(b, client, d, inline, bytes));
+      return;
+    }
     if (old !== undefined) {
       s.updateDelivery.run(...deliveryParams(d, client, inline));
     } else if (!this.#insertDelivery(d, client, inline)) {
@@ -437,6 +524,119 @@ export class SqliteWriter {
       s.updateDelivery.run(...deliveryParams(d, client, inline));
     }
     if (inline !== undefined) this.#addInline({ id, client, seq: d.seq, bytes });
+  }
+
+  /** Adds a fresh plain delivery to its client's run of this batch; returns its Inline. */
+  #appendToRun(b: Batch, client: number, d: StoredDelivery, m: StoredMessage, bytes: number): Inline {
+    let run = b.runs.get(client);
+    if (run === undefined) {
+      run = {
+        client,
+        first: d.seq,
+        count: 0,
+        gone: new Uint8Array(8),
+        states: undefined,
+        live: 0,
+        pending: [],
+        dirty: false,
+      };
+      b.runs.set(client, run);
+    }
+    const index = run.pending!.length;
+    if (index >> 3 >= run.gone.length) {
+      const grown = new Uint8Array(run.gone.length * 2);
+      grown.set(run.gone);
+      run.gone = grown;
+    }
+    run.pending!.push({ d, m });
+    run.live++;
+    return { id: m.id, client, seq: d.seq, bytes, run, index };
+  }
+
+  /**
+   * Writes a record of a run as the ordinary inline row it stands for — with the delivery's new state
+   * `d` when one is given — and takes it out of the run.
+   */
+  #materialize(h: Inline, d?: StoredDelivery): void {
+    const run = h.run!;
+    const index = h.index!;
+    let record: RunRecord;
+    if (run.pending !== undefined) {
+      record = run.pending[index]!;
+    } else {
+      if (this.#readBack?.run !== run) {
+        const blob = this.#s.runRecords.get(run.client, run.first) as Buffer;
+        this.#readBack = { run, records: decodeRun(blob, '') };
+      }
+      record = withState(this.#readBack.records[index]!, run.states, index);
+    }
+    if (d === undefined || runnable(d, record.m)) {
+      this.#s.insertPlainInline.run(
+        ...recordParams(d === undefined ? record : { d, m: record.m }, run.client),
+      );
+    } else {
+      this.#s.insertDelivery.run(...deliveryParams(d, run.client, record.m));
+    }
+    this.#forgetRecord(h);
+  }
+
+  /** The record of `h` is gone from its run (materialized, or its delivery deleted). */
+  #forgetRecord(h: Inline): void {
+    const run = h.run!;
+    markGone(run, h.index!);
+    if (run.pending === undefined) this.#dirty.add(run);
+    h.run = undefined;
+    h.index = undefined;
+  }
+
+  /** A session ended: its runs go with it (its deliveries were released already). */
+  #dropRuns(b: Batch, client: number): void {
+    b.runs.delete(client);
+    this.#maxSeq.delete(client);
+    const runs = this.#runsOf.get(client);
+    if (runs === undefined) return;
+    for (const run of runs) this.#dirty.delete(run);
+    if (this.#readBack !== undefined && runs.has(this.#readBack.run)) this.#readBack = undefined;
+    this.#runsOf.delete(client);
+    this.#s.deleteRunsOf.run(client);
+    this.#s.deleteRunMarksOf.run(client);
+  }
+
+  /** End of batch: the new runs are written, changed ones updated, empty ones deleted. */
+  #writeRuns(b: Batch): void {
+    const s = this.#s;
+    for (const run of b.runs.values()) {
+      const records = run.pending!;
+      run.pending = undefined;
+      if (run.live === 0) continue;
+      s.insertRun.run(run.client, run.first, encodeRun(records));
+      run.count = records.length;
+      if (run.dirty) s.updateRunMarks.run(Buffer.from(run.gone), null, run.client, run.first);
+      run.dirty = false;
+      let runs = this.#runsOf.get(run.client);
+      if (runs === undefined) {
+        runs = new Set();
+        this.#runsOf.set(run.client, runs);
+      }
+      runs.add(run);
+    }
+    for (const run of this.#dirty) {
+      run.dirty = false;
+      if (run.live > 0) {
+        s.updateRunMarks.run(
+          Buffer.from(run.gone),
+          run.states === undefined ? null : Buffer.from(run.states),
+          run.client,
+          run.first,
+        );
+        continue;
+      }
+      s.deleteRun.run(run.client, run.first);
+      s.deleteRunMarks.run(run.client, run.first);
+      this.#runsOf.get(run.client)?.delete(run);
+      if (this.#readBack?.run === run) this.#readBack = undefined;
+    }
+    this.#dirty.clear();
   }
 
   /**
@@ -523,6 +723,7 @@ export class SqliteWriter {
   }
 
   #promote(h: Inline): void {
+    if (h.run !== undefined) this.#materialize(h);
     this.#s.copyInline.run(h.client, h.seq);
     this.#s.clearInline.run(h.client, h.seq);
     this.#removeInline(h);
@@ -559,6 +760,22 @@ export class SqliteWriter {
 }
 
 const flag = (b: boolean): number => (b ? 1 : 0);
+
+/** Whether a fresh inline delivery fits a run record (sqlite-runs.ts): nothing beyond the plain fields. */
+function runnable(d: StoredDelivery, m: StoredMessage): boolean {
+  return (
+    m.properties === undefined &&
+    m.expiresAt === undefined &&
+    plainDelivery(d) &&
+    Number.isSafeInteger(d.seq) &&
+    (m.origin === undefined || m.origin.length < 0x5555)
+  );
+}
+
+/** A delivery whose fields a run's record (or its state mark) can hold. */
+function plainDelivery(d: StoredDelivery): boolean {
+  return d.subscriptionIds === undefined && d.sharedGroup === undefined;
+}
 
 /**
  * The most bytes of text and blobs a delivery row with an inline message may hold: a row of

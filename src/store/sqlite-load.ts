@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { QoS } from '../codec/index.js';
 import { decodeIds, decodeProperties } from './serialize.js';
 import type { Inline } from './sqlite-commit.js';
+import { materializeRuns } from './sqlite-runs.js';
 import type {
   LoadedState,
   StoredDelivery,
@@ -145,6 +146,8 @@ export function loadState(
  */
 function clean(db: Database, file: string, log: Logger | undefined): void {
   const [deliveries, retained] = db.transaction((): [number, number] => {
+    // Runs never outlive an open: their live records become ordinary rows first (sqlite-runs.ts).
+    materializeRuns(db);
     // The inline probe (a scan) only runs for a reference `messages` cannot answer: one a bug left.
     const missing = (id: string) =>
       `NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = ${id}) ` +

@@ -153,7 +153,29 @@ DROP TABLE incoming;
 ALTER TABLE incoming_v2 RENAME TO incoming;
 `;
 
-const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
+/**
+ * From version 2: `runs`, one row per client and commit holding that commit's fresh plain deliveries,
+ * and `run_marks`, which of a run's records are gone and the new state of those that changed — apart,
+ * so that marking one costs a small row's update, not a rewrite of the run (sqlite-runs.ts). A version 2 file has none; nothing else changes.
+ */
+const V3 = `
+CREATE TABLE runs (
+  client    INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  records   BLOB    NOT NULL,
+  PRIMARY KEY (client, first_seq)
+) WITHOUT ROWID;
+
+CREATE TABLE run_marks (
+  client    INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  gone      BLOB    NOT NULL,
+  states    BLOB,
+  PRIMARY KEY (client, first_seq)
+) WITHOUT ROWID;
+`;
+
+const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1), (db) => db.exec(V2), (db) => db.exec(V3)];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,12 +13,14 @@
  * only for what moving files cannot fix: an unusable directory, a locked or read-only file, a schema
  * newer than this code.
  */
+
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { StoreError } from './errors.js';
 import { type CommitDelta, SqliteWriter } from './sqlite-commit.js';
 import { fileBytes, moveAside, prepareDirectory } from './sqlite-files.js';
 import { loadState } from './sqlite-load.js';
+import { materializeRuns } from './sqlite-runs.js';
 import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
 import type { Change, LoadedState, Store, StoreStats } from './types.js';
 import { checkChanges } from './validate.js';
@@ -142,6 +144,15 @@ export class SqliteStore implements Store {
     const open = this.#open;
     if (open === undefined) return;
     this.#open = undefined;
+    try {
+      // A file at rest holds no runs (sqlite-runs.ts): only a crash leaves some for the next open.
+      open.db.transaction(() => materializeRuns(open.db))();
+    } catch (err) {
+      this.#log?.warn(
+        { err, file: this.file },
+        'store: writing out runs at close failed (the next open will)',
+      );
+    }
     try {
       open.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

@@ -5,6 +5,7 @@
  * commits the same batches to a MemoryStore beside it and checks the stats after each commit and the
  * state after a restart, then looks at where the file keeps each message.
  */
+
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import Database from 'better-sqlite3';
 import { MemoryStore } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { inlineLimit } from '../../src/store/sqlite-commit.js';
+import { decodeRun, isGone, liveRuns } from '../../src/store/sqlite-runs.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import type { Change, LoadedState, StoredMessage } from '../../src/store/types.js';
 import { canonical, delivery, message, removeTempDirs, session, subscription, tempDir } from './harness.js';
@@ -36,12 +38,32 @@ function layout(file: string): { shared: number[]; inline: string[]; clients: st
           )
           .raw()
           .all() as [string, number, number][]
-      ).map(([clientId, seq, id]) => `${id}@${clientId}:${seq}`),
+      )
+        .map(([clientId, seq, id]) => `${id}@${clientId}:${seq}`)
+        .concat(runRecords(db))
+        .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)),
       clients: db.prepare('SELECT client_id FROM clients ORDER BY client_id').pluck().all() as string[],
     };
   } finally {
     db.close();
   }
+}
+
+/** The live records of `runs` (schema 3: fresh plain deliveries of one commit), as `layout` names them. */
+function runRecords(db: Database.Database): string[] {
+  const names = new Map(
+    (db.prepare('SELECT id, client_id FROM clients').raw().all() as [number, string][]).map(([id, c]) => [
+      id,
+      c,
+    ]),
+  );
+  const out: string[] = [];
+  for (const [client, blob, gone] of liveRuns(db)) {
+    decodeRun(blob, '').forEach((r, index) => {
+      if (!isGone(gone, index)) out.push(`${r.m.id}@${names.get(client)}:${r.d.seq}`);
+    });
+  }
+  return out;
 }
 
 const counts = (store: { stats(): { sessions: number; messages: number; messageBytes: number } }) => {

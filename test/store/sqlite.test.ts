@@ -2,6 +2,7 @@
  * What only the SQLite store has: a file that can be damaged, a schema with a version, a directory
  * that can be unusable, WAL durability across a killed process, and SQL that can fail mid-commit.
  */
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
@@ -20,6 +21,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../src/store/errors.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { decodeRun, isGone, liveRuns } from '../../src/store/sqlite-runs.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import type { Change } from '../../src/store/types.js';
 import { canonical, delivery, message, removeTempDirs, session, subscription, tempDir } from './harness.js';
@@ -89,13 +91,20 @@ describe('SQLite store: damaged files', () => {
     await store.close();
   });
 
-  /** A store of 400 messages and deliveries, closed (so all of it is in the database file). */
+  /**
+   * A store of 400 messages and deliveries, closed (so all of it is in the database file). They carry
+   * a subscription id, so they are rows of `deliveries` from the start: a run (sqlite-runs.ts) written
+   * out at close would leave free pages in the middle of the file, where damage goes unnoticed.
+   */
   async function writeDatabase(file: string): Promise<number> {
     await withStore(file, async (store) => {
       const changes: Change[] = [];
       for (let i = 1; i <= 400; i++) {
         changes.push({ type: 'message', message: message(i, { payload: Buffer.alloc(500, i) }) });
-        changes.push({ type: 'delivery', delivery: delivery(`client-${i % 7}`, i, i) });
+        changes.push({
+          type: 'delivery',
+          delivery: delivery(`client-${i % 7}`, i, i, { subscriptionIds: [1] }),
+        });
       }
       await store.commit(changes);
     });
@@ -203,12 +212,19 @@ describe('SQLite store: files and schema', () => {
       const rows = () => {
         const db = new Database(file, { readonly: true });
         try {
-          return db
+          const ids = db
             .prepare(
               'SELECT id FROM messages UNION SELECT message_id FROM deliveries WHERE topic IS NOT NULL',
             )
             .pluck()
-            .all();
+            .all() as number[];
+          // And the live records of runs (fresh plain deliveries: sqlite-runs.ts).
+          for (const [, blob, gone] of liveRuns(db)) {
+            decodeRun(blob, '').forEach((r, i) => {
+              if (!isGone(gone, i)) ids.push(r.m.id);
+            });
+          }
+          return ids.sort((a, b) => a - b);
         } finally {
           db.close();
         }
