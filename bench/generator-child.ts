@@ -15,8 +15,9 @@ if (raw === undefined) {
 }
 const cfg = JSON.parse(raw) as GeneratorConfig;
 
-// Setup (subscribers, then publishers) + warm-up + window, plus slack. Normally never fires.
-const hardLimitMs = 2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + 5_000;
+// Setup (subscribers, then publishers) + warm-up + window (or connect phase + idle hold), plus slack. Normally never fires.
+const hardLimitMs =
+  2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + cfg.connectPhaseMs + cfg.idleHoldMs + 5_000;
 setTimeout(() => {
   emit({ event: 'fatal', error: `generator exceeded its ${hardLimitMs} ms limit` }, () => process.exit(3));
 }, hardLimitMs).unref();

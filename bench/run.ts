@@ -8,7 +8,7 @@ import { aedesVersion, type Broker, findBroker, mosquittoVersion } from './lib/b
 import { describeMachine } from './lib/machine.js';
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js';
 import { allowedCpus, findTaskset } from './lib/processes.js';
-import { noteLines, type RunInfo, renderMarkdown, renderSummaryText } from './lib/report.js';
+import { headlineFigure, noteLines, type RunInfo, renderMarkdown, renderSummaryText } from './lib/report.js';
 import { type Outcome, type Pinning, runOne } from './lib/run-one.js';
 import { buildScenario } from './lib/scenarios.js';
 
@@ -56,31 +56,53 @@ async function main(): Promise<number> {
   }
 
   const perRun = opts.warmupSec + opts.durationSec + 2;
-  const runs = scenarios.reduce((n, s) => n + brokers.reduce((m, b) => m + b.setups(s.durable).length, 0), 0);
+  const runs = scenarios.reduce(
+    (n, s) =>
+      n +
+      brokers.reduce(
+        (m, b) =>
+          m +
+          b
+            .setups(s.durable)
+            .reduce(
+              (k, setup) =>
+                k + opts.transports.filter((t) => t === 'tcp' || setup.noWebSocket === null).length,
+              0,
+            ),
+        0,
+      ),
+    0,
+  );
   log(
-    `midge bench: ${scenarios.map((s) => s.name).join(', ')} × ${brokers.map((b) => b.name).join(', ') || 'no broker'}; ` +
-      `${runs} runs, warm-up ${opts.warmupSec} s + window ${opts.durationSec} s each (~${Math.ceil(perRun * runs)} s)`,
+    `midge bench: ${scenarios.map((s) => s.name).join(', ')} × ${brokers.map((b) => b.name).join(', ') || 'no broker'} ` +
+      `over ${opts.transports.join(', ')}; ${runs} runs, warm-up ${opts.warmupSec} s + window ${opts.durationSec} s ` +
+      `each (~${Math.ceil(perRun * runs)} s)`,
   );
   log(`pinning: ${pinningText}`);
 
   const outcomes: Outcome[] = [];
   for (const scenario of scenarios) {
     log(`\n${scenario.name}: ${scenario.description}`);
-    for (const broker of brokers.flatMap((b) => b.setups(scenario.durable))) {
-      const outcome = await runOne(broker, scenario, opts, pinning, log);
-      outcomes.push(outcome);
-      const g = outcome.gen;
-      const figure = g !== undefined ? `${g.deliveredPerSec.toLocaleString('en-US')} msg/s delivered` : '';
-      const extra = [
-        g !== undefined ? `generator CPU ${g.cpuPercent}%${g.saturated ? ' SATURATED' : ''}` : '',
-        outcome.brokerCpuPercent !== undefined ? `broker CPU ${outcome.brokerCpuPercent}%` : '',
-      ].filter((s) => s !== '');
-      log(
-        `  → ${broker.label}: ${outcome.status.toUpperCase()} ${figure}${extra.length ? ` (${extra.join(', ')})` : ''}`,
-      );
-      if (outcome.status !== 'ok') log(`    ${outcome.reason ?? ''}`);
-      for (const note of outcome.notes) log(`    note: ${note}`);
-    }
+    for (const transport of opts.transports)
+      for (const broker of brokers.flatMap((b) => b.setups(scenario.durable))) {
+        const outcome = await runOne(broker, scenario, transport, opts, pinning, log);
+        outcomes.push(outcome);
+        if (outcome.status === 'skipped') {
+          log(`  → ${broker.label} over ${transport}: skipped (${outcome.reason ?? ''})`);
+          continue;
+        }
+        const g = outcome.gen;
+        const figure = g !== undefined ? headlineFigure(outcome) : '';
+        const extra = [
+          g !== undefined ? `generator CPU ${g.cpuPercent}%${g.saturated ? ' SATURATED' : ''}` : '',
+          outcome.brokerCpuPercent !== undefined ? `broker CPU ${outcome.brokerCpuPercent}%` : '',
+        ].filter((s) => s !== '');
+        log(
+          `  → ${broker.label} over ${transport}: ${outcome.status.toUpperCase()} ${figure}${extra.length ? ` (${extra.join(', ')})` : ''}`,
+        );
+        if (outcome.status !== 'ok') log(`    ${outcome.reason ?? ''}`);
+        for (const note of outcome.notes) log(`    note: ${note}`);
+      }
   }
 
   const info: RunInfo = {

@@ -32,13 +32,24 @@ export interface Launch {
   cleanup: () => void;
 }
 
+/** The ports a broker listens on: MQTT over TCP, and MQTT over WebSocket (at WS_PATH). */
+export interface Ports {
+  tcp: number;
+  ws: number;
+}
+
+/** The WebSocket endpoint path of every broker that has one. */
+export const WS_PATH = '/mqtt';
+
 /** One way of running a broker: its label in the tables, what it keeps its state in, how to start it. */
 export interface BrokerSetup {
   /** Table label: "midge", "midge sqlite sync", "aedes", ... */
   label: string;
   /** What state is kept in, for the QoS 1 table ("memory", "SQLite, durability sync", ...). */
   store: string;
-  launch(port: number, host: string): Launch;
+  /** Null if it serves MQTT over WebSocket (on ports.ws, WS_PATH); else why not. */
+  noWebSocket: string | null;
+  launch(ports: Ports, host: string): Launch;
 }
 
 export interface Broker {
@@ -69,6 +80,9 @@ function expectFile(file: string, what: string): string | null {
   }
 }
 
+/** The config file midge runs with in the bench (see README: no per-address limits, like the peers). */
+export const MIDGE_BENCH_CONFIG = { maxConnectionsPerAddress: 0, maxConnectRatePerAddress: 0 };
+
 function midge(opts: Options): Availability {
   if (!existsSync(opts.midgeEntry)) {
     return { ok: false, reason: `${opts.midgeEntry} not found — run npm run build` };
@@ -82,37 +96,53 @@ function midge(opts: Options): Availability {
   }
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
   if (commit) version += ` (${commit})`;
-  const args = (port: number, host: string, store: string[]): string[] => [
+  // Every bench client comes from 127.0.0.1: midge's per-address limits (defaults 10,000 connections
+  // and 1,000 connects/s per address) are turned off with a config file in the run's temp directory.
+  const args = (ports: Ports, host: string, config: string, store: string[]): string[] => [
     ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []),
     opts.midgeEntry,
+    '--config',
+    config,
     '--port',
-    String(port),
+    String(ports.tcp),
     '--ws-port',
-    '0',
+    String(ports.ws),
+    '--ws-path',
+    WS_PATH,
     ...store,
     '--host',
     host,
     '--log-level',
     'warn',
   ];
+  const configFile = (dir: string): string => {
+    const file = path.join(dir, 'midge-bench.json');
+    writeFileSync(file, `${JSON.stringify(MIDGE_BENCH_CONFIG, null, 2)}\n`);
+    return file;
+  };
   const memory: BrokerSetup = {
     label: 'midge',
     store: 'memory (--memory)',
-    launch: (port, host) => ({
-      command: process.execPath,
-      args: args(port, host, ['--memory']),
-      cleanup: noop,
-    }),
+    noWebSocket: null,
+    launch: (ports, host) => {
+      const temp = tempDir('midge');
+      return {
+        command: process.execPath,
+        args: args(ports, host, configFile(temp.dir), ['--memory']),
+        cleanup: temp.cleanup,
+      };
+    },
   };
   // A fresh data directory per run: nothing restored at start, nothing left behind.
   const sqlite = (durability: 'sync' | 'batched'): BrokerSetup => ({
     label: `midge sqlite ${durability}`,
     store: `SQLite (--durability ${durability})`,
-    launch: (port, host) => {
+    noWebSocket: null,
+    launch: (ports, host) => {
       const data = tempDir('midge-data');
       return {
         command: process.execPath,
-        args: args(port, host, ['--data-dir', data.dir, '--durability', durability]),
+        args: args(ports, host, configFile(data.dir), ['--data-dir', data.dir, '--durability', durability]),
         checkStore: () => expectFile(path.join(data.dir, 'midge.db'), 'SQLite store'),
         cleanup: data.cleanup,
       };
@@ -155,9 +185,20 @@ function aedes(): Availability {
         {
           label: 'aedes',
           store: 'memory (Aedes defaults)',
-          launch: (port, host) => ({
+          noWebSocket: null,
+          launch: (ports, host) => ({
             command: process.execPath,
-            args: [server, '--port', String(port), '--host', host],
+            args: [
+              server,
+              '--port',
+              String(ports.tcp),
+              '--ws-port',
+              String(ports.ws),
+              '--ws-path',
+              WS_PATH,
+              '--host',
+              host,
+            ],
             cleanup: noop,
           }),
         },
@@ -190,7 +231,8 @@ function mosquitto(): Availability {
         {
           label: 'mosquitto',
           store: durable ? 'persistence true' : 'persistence false',
-          launch: (port, host) => {
+          noWebSocket: 'no WebSocket (Debian build without websockets support)',
+          launch: (ports, host) => {
             const temp = tempDir('mosquitto');
             const conf = path.join(temp.dir, 'mosquitto.conf');
             const store = path.join(temp.dir, 'store');
@@ -204,7 +246,7 @@ function mosquitto(): Availability {
             writeFileSync(
               conf,
               [
-                `listener ${port} ${host}`,
+                `listener ${ports.tcp} ${host}`,
                 'allow_anonymous true',
                 ...(durable ? ['persistence true', `persistence_location ${store}/`] : ['persistence false']),
                 'log_dest stderr',

@@ -4,6 +4,12 @@
 // With `qos1`, it also plays the QoS 1 roles: as a subscriber it answers every PUBLISH with a PUBACK
 // (all the PUBACKs of one read chunk in one write); as a publisher it keeps a bounded window of
 // unacknowledged QoS 1 PUBLISHes, refilled from a pre-built buffer as PUBACKs arrive.
+// Over `ws` the same client speaks MQTT over WebSocket by hand (lib/ws-frames.ts): HTTP upgrade with
+// `Sec-WebSocket-Protocol: mqtt`, every write one masked binary frame (a flood batch is framed and
+// masked once, up front), the server's frames unwrapped before the MQTT walker.
+// All clients of the process share one read buffer (and one PUBACK id scratch array): `onread`
+// callbacks run one at a time and nothing keeps a reference to the chunk, so 5,000 idle clients cost
+// a socket each, not 256 KiB each.
 
 import net from 'node:net';
 import {
@@ -15,16 +21,36 @@ import {
   writePuback,
 } from './mqtt-bytes.js';
 import { PacketWalker } from './packet-walker.js';
+import { upgradeRequest, WsReader, wsFrame } from './ws-frames.js';
 
 const READ_BUFFER_BYTES = 256 * 1024;
 /** Most QoS 1 PUBLISHes one read chunk can end (the smallest is 6 bytes), plus one begun earlier. */
 const MAX_ACKS_PER_CHUNK = Math.ceil(READ_BUFFER_BYTES / 6) + 1;
+const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+const sharedAckIds = new Uint16Array(MAX_ACKS_PER_CHUNK);
+
+export type Transport = 'tcp' | 'ws';
+export const TRANSPORTS: readonly Transport[] = ['tcp', 'ws'];
+
+/** Where a client connects: TCP port, or WebSocket port + path. */
+export interface Target {
+  host: string;
+  port: number;
+  transport: Transport;
+  /** HTTP path of the WebSocket endpoint ('/mqtt'). */
+  path: string;
+}
 
 export interface ClientOptions {
   /** false: a session that outlives the connection (3.1.1 Clean Session 0). Default true. */
   cleanSession?: boolean;
   /** Answer QoS 1 PUBLISHes with PUBACK, and take PUBACKs for `startWindow`. Default false. */
   qos1?: boolean;
+  /**
+   * Latency scenario: called with each QoS 1 PUBLISH payload received (a view valid only during the
+   * call). Needs `qos1`.
+   */
+  onPayload?: (buf: Buffer, start: number, end: number) => void;
 }
 
 /**
@@ -83,37 +109,63 @@ export class BenchClient {
   private readonly cleanSession: boolean;
   private readonly qos1: boolean;
   /** Packet ids of the QoS 1 PUBLISHes received in the current read chunk, to acknowledge. */
-  private readonly ackIds: Uint16Array | null;
+  private readonly ackIds: Uint16Array = sharedAckIds;
   private ackCount = 0;
   private window: Qos1Window | null = null;
+  /** Over WebSocket: the frame reader (null over TCP). */
+  private readonly ws: WsReader | null;
+  /** Latency scenario: PUBACKs still owed for the timed PUBLISHes, by id. */
+  private timedAwaiting: Uint8Array | null = null;
+  private timedNextId = 1;
+  /** Latency scenario: timed PUBLISHes not sent because their id was still unacknowledged. */
+  blocked = 0;
 
   constructor(
-    host: string,
-    port: number,
+    target: Target,
     readonly clientId: string,
     options: ClientOptions = {},
   ) {
     this.cleanSession = options.cleanSession ?? true;
     this.qos1 = options.qos1 ?? false;
-    this.ackIds = this.qos1 ? new Uint16Array(MAX_ACKS_PER_CHUNK) : null;
     const hooks = this.qos1
       ? {
           publishId: (id: number): void => {
-            this.ackIds![this.ackCount++] = id;
+            this.ackIds[this.ackCount++] = id;
           },
           puback: (id: number): void => this.onPuback(id),
+          ...(options.onPayload !== undefined ? { payload: options.onPayload } : {}),
         }
       : null;
     this.walker = new PacketWalker((type, _flags, body) => this.onControl(type, body), hooks);
+    let opened: () => void = () => {};
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const upgrade = target.transport === 'ws' ? upgradeRequest(target.host, target.port, target.path) : null;
+    this.ws =
+      upgrade === null
+        ? null
+        : new WsReader(
+            upgrade.accept,
+            opened,
+            (buf, start, end) => this.walker.feed(buf, start, end),
+            (payload) => this.socket.write(wsFrame(payload, 0xa)),
+            (reason) => {
+              this.closeReason = reason;
+              this.socket.destroy();
+            },
+          );
     this.socket = net.connect({
-      host,
-      port,
+      host: target.host,
+      port: target.port,
       noDelay: true,
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        buffer: sharedReadBuffer,
         callback: (nread: number, buf: Buffer): boolean => {
           try {
-            this.walker.feed(buf, 0, nread);
+            this.ackCount = 0;
+            if (this.ws !== null) this.ws.feed(buf, 0, nread);
+            else this.walker.feed(buf, 0, nread);
             if (this.qos1) this.afterRead();
           } catch (err) {
             this.socket.destroy(err as Error);
@@ -126,7 +178,11 @@ export class BenchClient {
     this.socket.on('error', (err) => this.markClosed(err.message));
     this.socket.on('close', () => this.markClosed(this.stoppedByUs ? 'closed by us' : 'closed by broker'));
     this.connected = new Promise<void>((resolve, reject) => {
-      this.socket.once('connect', () => resolve());
+      if (upgrade === null) this.socket.once('connect', () => resolve());
+      else {
+        this.socket.once('connect', () => this.socket.write(upgrade.request));
+        open.then(resolve);
+      }
       this.socket.once('close', () => reject(new Error(`${this.clientId}: ${this.closeReason}`)));
     });
     this.connected.catch(() => {}); // observed by connect(); avoid an unhandled rejection otherwise
@@ -134,9 +190,13 @@ export class BenchClient {
 
   /** TCP connect, CONNECT, wait for an accepting CONNACK. */
   async connect(timeoutMs: number): Promise<void> {
-    await withTimeout(this.connected, timeoutMs, `${this.clientId}: TCP connect`);
+    await withTimeout(
+      this.connected,
+      timeoutMs,
+      `${this.clientId}: ${this.ws ? 'WebSocket upgrade' : 'TCP connect'}`,
+    );
     const connack = this.expect(PacketType.CONNACK);
-    this.socket.write(connectPacket(this.clientId, this.cleanSession));
+    this.send(connectPacket(this.clientId, this.cleanSession));
     const body = await withTimeout(connack, timeoutMs, `${this.clientId}: CONNACK`);
     if (!connackAccepted(body)) {
       throw new Error(`${this.clientId}: CONNACK refused (return code ${body[1]})`);
@@ -146,7 +206,7 @@ export class BenchClient {
   /** SUBSCRIBE at `qos`, wait for a SUBACK that grants it. */
   async subscribe(filter: string, packetId: number, timeoutMs: number, qos: 0 | 1 = 0): Promise<void> {
     const suback = this.expect(PacketType.SUBACK);
-    this.socket.write(subscribePacket(packetId, filter, qos));
+    this.send(subscribePacket(packetId, filter, qos));
     const body = await withTimeout(suback, timeoutMs, `${this.clientId}: SUBACK for ${filter}`);
     if (!subackGranted(body, packetId, qos)) {
       throw new Error(`${this.clientId}: SUBSCRIBE ${filter} at QoS ${qos} refused (granted ${body[2]})`);
@@ -158,7 +218,8 @@ export class BenchClient {
    * false and resumes on 'drain', so at most one batch waits in Node's buffer. After a few writes in a
    * row the pump yields (setImmediate) so other publishers and the readers get their turn.
    */
-  startFlood(batch: Buffer, messagesPerBatch: number): void {
+  startFlood(packets: Buffer, messagesPerBatch: number): void {
+    const batch = this.ws !== null ? wsFrame(packets) : packets; // framed and masked once
     this.flooding = true;
     const pump = (): void => {
       let writes = 0;
@@ -196,14 +257,58 @@ export class BenchClient {
   private afterRead(): void {
     if (this.ackCount > 0 && !this.closed) {
       const out = Buffer.allocUnsafe(this.ackCount * 4);
-      for (let i = 0; i < this.ackCount; i++) writePuback(out, i * 4, this.ackIds![i]!);
-      this.socket.write(out);
+      for (let i = 0; i < this.ackCount; i++) writePuback(out, i * 4, this.ackIds[i]!);
+      this.send(out);
     }
     this.ackCount = 0;
     if (this.window !== null) this.refill();
   }
 
+  /** MQTT bytes out: as they are over TCP, as one masked binary frame over WebSocket. */
+  send(packets: Buffer): boolean {
+    return this.socket.write(this.ws !== null ? wsFrame(packets) : packets);
+  }
+
+  /**
+   * Latency scenario (needs `qos1`): sends `count` QoS 1 PUBLISHes in one write, copies of `template`
+   * (a QoS 1 PUBLISH, see publishQos1Packets) with the next packet ids at `idOffset` and
+   * performance.now() as a float64 (little-endian) at `stampOffset`. Ids cycle through 1..65535; one
+   * whose PUBACK has not come back is skipped and counted in `blocked`.
+   */
+  sendTimed(template: Buffer, idOffset: number, stampOffset: number, count: number): void {
+    if (this.closed || count <= 0) return;
+    if (this.timedAwaiting === null) this.timedAwaiting = new Uint8Array(0x10000);
+    const awaiting = this.timedAwaiting;
+    const out = Buffer.allocUnsafe(template.length * count);
+    const now = performance.now();
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      const id = this.timedNextId;
+      this.timedNextId = id === 0xffff ? 1 : id + 1;
+      if (awaiting[id] === 1) {
+        this.blocked++;
+        continue;
+      }
+      awaiting[id] = 1;
+      const at = n++ * template.length;
+      template.copy(out, at);
+      out.writeUInt16BE(id, at + idOffset);
+      out.writeDoubleLE(now, at + stampOffset);
+    }
+    if (n === 0) return;
+    this.published += n;
+    this.send(out.subarray(0, n * template.length));
+  }
+
   private onPuback(id: number): void {
+    const timed = this.timedAwaiting;
+    if (timed !== null) {
+      if (timed[id] === 1) {
+        timed[id] = 0;
+        this.acked++;
+      }
+      return;
+    }
     const w = this.window;
     if (w === null || id < 1 || id > w.cycle || w.awaiting[id - 1] === 0) return; // not ours: ignore
     w.awaiting[id - 1] = 0;
@@ -232,7 +337,7 @@ export class BenchClient {
   private writeRun(from: number, to: number): void {
     const w = this.window!;
     this.published += to - from;
-    this.socket.write(w.packets.subarray(from * w.packetBytes, to * w.packetBytes));
+    this.send(w.packets.subarray(from * w.packetBytes, to * w.packetBytes));
   }
 
   /** Closes the connection from our side (not counted as a broker failure). */

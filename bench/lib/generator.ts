@@ -4,15 +4,34 @@
 // At QoS 0 publishers flood pre-built batches; at QoS 1 each keeps a window of unacknowledged
 // PUBLISHes and subscribers acknowledge what they receive.
 
-import { BenchClient, withTimeout } from './client.js';
+// The latency scenario sends QoS 1 PUBLISHes at a fixed rate with a timestamp in the payload; the
+// connections scenario opens many clients (CONNECT + SUBSCRIBE each) and holds them idle.
+
+import { BenchClient, type Transport, withTimeout } from './client.js';
 import { benchPayload, publishPacket, publishQos1Packets, repeatPacket } from './mqtt-bytes.js';
 
 /** Lines the child prints for the parent start with this, followed by one JSON object. */
 export const LINE_PREFIX = '@@bench ';
 
+export type GeneratorMode = 'flood' | 'window' | 'latency' | 'connections';
+
 export interface GeneratorConfig {
   host: string;
+  /** The broker's port for `transport` (its TCP port, or its WebSocket port). */
   port: number;
+  transport: Transport;
+  /** WebSocket endpoint path. */
+  wsPath: string;
+  /** flood: QoS 0 as fast as taken; window: QoS 1 closed loop; latency: QoS 1 at `rate`; connections. */
+  mode: GeneratorMode;
+  /** latency: total PUBLISHes per second across the publishers. */
+  rate: number;
+  /** connections: clients to open, and how many handshakes may be under way at once. */
+  connections: number;
+  connectConcurrency: number;
+  /** connections: bound on opening them all; then how long they are held idle after 'idle'. */
+  connectPhaseMs: number;
+  idleHoldMs: number;
   /** One publisher per entry, publishing to that topic. */
   publishTopics: string[];
   /** One subscriber per entry, subscribed to that filter. */
@@ -61,6 +80,12 @@ export interface GeneratorResult {
   /** QoS 1: PUBACKs received by all publishers during the window. */
   acked: number;
   ackedPerSec: number;
+  /** latency: publish→delivery latency over the window, ms (performance.now() in both roles). */
+  latency?: { count: number; p50: number; p99: number; max: number; mean: number };
+  /** latency: timed PUBLISHes skipped because their packet id was still unacknowledged. */
+  blocked?: number;
+  /** connections: clients opened (CONNACK + SUBACK each), in how long, and the rate. */
+  connections?: { count: number; ms: number; perSec: number };
 }
 
 /** The generator counts as saturated above this share of one core. */
@@ -114,19 +139,109 @@ function describeCloses(clients: BenchClient[], windowStart: number, result: Gen
   }
 }
 
-export async function runGenerator(
+/** p-th percentile (0..100) of sorted values, nearest rank. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * connections: opens `cfg.connections` clients, each CONNECT (clean session) + one SUBSCRIBE at QoS 0
+ * to its own topic, at most `connectConcurrency` handshakes under way at once; reports how fast, then
+ * says 'idle' (the parent reads the broker's RSS) and holds them open `idleHoldMs` before closing.
+ * 'measure-start' comes before the first connection (the parent reads the RSS before).
+ */
+async function runConnections(
   cfg: GeneratorConfig,
   onEvent: (event: string) => void,
 ): Promise<GeneratorResult> {
   const result = emptyResult();
+  const target = { host: cfg.host, port: cfg.port, transport: cfg.transport, path: cfg.wsPath };
+  const clients: BenchClient[] = [];
+  onEvent('measure-start');
+  await sleep(200); // let the parent take its "before" sample
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let next = 0;
+  let failure: Error | null = null;
+  const worker = async (): Promise<void> => {
+    while (next < cfg.connections && failure === null) {
+      const i = next++;
+      const client = new BenchClient(target, `bench-conn-${i}`);
+      clients.push(client);
+      try {
+        await client.connect(cfg.setupTimeoutMs);
+        await client.subscribe(`conn/${i}`, 1, cfg.setupTimeoutMs, 0);
+      } catch (err) {
+        failure ??= err as Error;
+      }
+    }
+  };
+  try {
+    const workers = Array.from({ length: Math.min(cfg.connectConcurrency, cfg.connections) }, worker);
+    await withTimeout(Promise.all(workers), cfg.connectPhaseMs, `opening ${cfg.connections} connections`);
+  } catch (err) {
+    failure ??= err as Error;
+  }
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const opened = clients.filter((c) => !c.closed).length;
+  result.elapsedMs = Math.round(t1 - t0);
+  result.cpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (t1 - t0)) * 1000) / 10;
+  result.saturated = result.cpuPercent > SATURATION_PERCENT;
+  result.connections = {
+    count: opened,
+    ms: result.elapsedMs,
+    perSec: Math.round((opened * 1000) / (t1 - t0)),
+  };
+  if (failure !== null) {
+    for (const c of clients) c.destroy();
+    return { ...result, failedStage: 'subscribers', error: `${opened} open; ${failure.message}` };
+  }
+  // Idle: nothing sent, keep alive 0. Give the broker a moment to settle, then let the parent sample.
+  await sleep(1_000);
+  onEvent('idle');
+  await sleep(cfg.idleHoldMs);
+  onEvent('measure-end');
+  describeCloses(clients, t0, result);
+  for (const c of clients) c.destroy();
+  result.ok = true;
+  return result;
+}
+
+export async function runGenerator(
+  cfg: GeneratorConfig,
+  onEvent: (event: string) => void,
+): Promise<GeneratorResult> {
+  if (cfg.mode === 'connections') return runConnections(cfg, onEvent);
+  const result = emptyResult();
   const payload = benchPayload(cfg.payloadBytes);
   const qos1 = cfg.qos === 1;
+  const latency = cfg.mode === 'latency';
+  const target = { host: cfg.host, port: cfg.port, transport: cfg.transport, path: cfg.wsPath };
+  // Latencies of the window, ms; recording only between measure-start and measure-end.
+  let recording = false;
+  let latencies = new Float64Array(Math.ceil(cfg.rate * (cfg.durationMs / 1000 + 5)) + 1024);
+  let latencyCount = 0;
+  const onPayload = (buf: Buffer, start: number, end: number): void => {
+    if (!recording || end - start < 8) return;
+    if (latencyCount === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2);
+      bigger.set(latencies);
+      latencies = bigger;
+    }
+    latencies[latencyCount++] = performance.now() - buf.readDoubleLE(start);
+  };
   // Fixed client ids: with persistent subscribers, each one's session is what the broker keeps.
   const subscribers = cfg.subscribeFilters.map(
     (_, i) =>
-      new BenchClient(cfg.host, cfg.port, `bench-sub-${i}`, {
+      new BenchClient(target, `bench-sub-${i}`, {
         cleanSession: !cfg.persistentSubscribers,
         qos1,
+        ...(latency ? { onPayload } : {}),
       }),
   );
   const publishers: BenchClient[] = [];
@@ -146,7 +261,7 @@ export async function runGenerator(
   }
 
   for (let i = 0; i < cfg.publishTopics.length; i++) {
-    publishers.push(new BenchClient(cfg.host, cfg.port, `bench-pub-${i}`, { qos1 }));
+    publishers.push(new BenchClient(target, `bench-pub-${i}`, { qos1 }));
   }
   try {
     const ready = Promise.all(publishers.map((client) => client.connect(cfg.setupTimeoutMs)));
@@ -172,12 +287,38 @@ export async function runGenerator(
   const publishedNow = (): number => publishers.reduce((total, p) => total + p.published, 0);
   const ackedNow = (): number => publishers.reduce((total, p) => total + p.acked, 0);
 
+  // latency: one QoS 1 PUBLISH template per publisher; every millisecond or so each publisher sends
+  // what its share of `rate` says is due since the start (the timestamp goes in the payload's first
+  // 8 bytes: float64 performance.now()).
+  let pacer: NodeJS.Timeout | undefined;
+  if (latency) {
+    const templates = cfg.publishTopics.map((topic) => {
+      const { packets } = publishQos1Packets(topic, payload, 1);
+      const stampOffset = packets.length - payload.length;
+      return { template: packets, idOffset: stampOffset - 2, stampOffset };
+    });
+    const perPublisher = cfg.rate / Math.max(1, publishers.length);
+    const start = performance.now();
+    const sent = publishers.map(() => 0);
+    pacer = setInterval(() => {
+      const due = Math.floor(((performance.now() - start) * perPublisher) / 1000);
+      publishers.forEach((p, i) => {
+        const t = templates[i]!;
+        const n = due - sent[i]!;
+        if (n > 0) p.sendTimed(t.template, t.idOffset, t.stampOffset, n);
+        sent[i] = due;
+      });
+    }, 1);
+  }
+
   onEvent('flood-start');
-  publishers.forEach((p, i) => {
-    const b = batches[i]!;
-    if (qos1) p.startWindow(b.batch, b.packetBytes, cfg.window);
-    else p.startFlood(b.batch, b.count);
-  });
+  if (!latency) {
+    publishers.forEach((p, i) => {
+      const b = batches[i]!;
+      if (qos1) p.startWindow(b.batch, b.packetBytes, cfg.window);
+      else p.startFlood(b.batch, b.count);
+    });
+  }
   await waitUnlessAllClosed(subscribers, cfg.warmupMs, cfg.sampleMs);
 
   // Measurement window.
@@ -186,6 +327,7 @@ export async function runGenerator(
   const delivered0 = sumDelivered(subscribers);
   const published0 = publishedNow();
   const acked0 = ackedNow();
+  recording = true;
   onEvent('measure-start');
 
   let lastCount = delivered0;
@@ -205,9 +347,24 @@ export async function runGenerator(
   result.delivered = sumDelivered(subscribers) - delivered0;
   result.published = publishedNow() - published0;
   result.acked = ackedNow() - acked0;
+  recording = false;
   onEvent('measure-end');
 
+  clearInterval(pacer);
   for (const p of publishers) p.stopFlood();
+  if (latency) {
+    const sorted = latencies.subarray(0, latencyCount).sort();
+    let sum = 0;
+    for (const x of sorted) sum += x;
+    result.latency = {
+      count: latencyCount,
+      p50: round3(percentile(sorted, 50)),
+      p99: round3(percentile(sorted, 99)),
+      max: round3(sorted.length > 0 ? sorted[sorted.length - 1]! : 0),
+      mean: round3(latencyCount > 0 ? sum / latencyCount : 0),
+    };
+    result.blocked = publishers.reduce((total, p) => total + p.blocked, 0);
+  }
   describeCloses(all(), t0, result);
   for (const c of all()) c.destroy();
 

@@ -52,7 +52,7 @@ export async function waitForPort(
 
 /** Connects a fresh MQTT client and waits for its CONNACK. Returns null if the broker answered. */
 export async function mqttProbe(host: string, port: number, timeoutMs: number): Promise<string | null> {
-  const client = new BenchClient(host, port, `bench-probe-${process.pid}`);
+  const client = new BenchClient({ host, port, transport: 'tcp', path: '' }, `bench-probe-${process.pid}`);
   try {
     await client.connect(timeoutMs);
     return null;

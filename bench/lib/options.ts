@@ -1,6 +1,7 @@
 // Command-line and environment options of `npm run bench`.
 
 import path from 'node:path';
+import { TRANSPORTS, type Transport } from './client.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
 export type BrokerName = 'midge' | 'aedes' | 'mosquitto';
@@ -9,6 +10,7 @@ export const BROKER_NAMES: readonly BrokerName[] = ['midge', 'aedes', 'mosquitto
 export interface Options {
   brokers: BrokerName[];
   scenarios: ScenarioName[];
+  transports: Transport[];
   durationSec: number;
   warmupSec: number;
   /** The "many" side of each scenario. */
@@ -29,7 +31,9 @@ export interface Options {
 export const USAGE = `usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
 
   --brokers LIST     comma-separated, from ${BROKER_NAMES.join(',')} (default: all)       env BENCH_BROKERS
-  --scenarios LIST   comma-separated, from ${SCENARIO_NAMES.join(',')} (default: all)   env BENCH_SCENARIOS
+  --scenarios LIST   comma-separated, from ${SCENARIO_NAMES.join(',')}
+                     (default: all)                                                   env BENCH_SCENARIOS
+  --transports LIST  comma-separated, from ${TRANSPORTS.join(',')} (default: both)                env BENCH_TRANSPORTS
   --duration SEC     measurement window per run (default 5)                           env BENCH_DURATION
   --warmup SEC       load before the window starts (default 1)                        env BENCH_WARMUP
   --clients N        publishers (fan-in) / subscribers (fan-out) / pairs (qos1-pairs)
@@ -66,6 +70,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | 
   const envMap: Record<string, string> = {
     BENCH_BROKERS: 'brokers',
     BENCH_SCENARIOS: 'scenarios',
+    BENCH_TRANSPORTS: 'transports',
     BENCH_DURATION: 'duration',
     BENCH_WARMUP: 'warmup',
     BENCH_CLIENTS: 'clients',
@@ -96,6 +101,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | 
   return {
     brokers: list(given.get('brokers') ?? BROKER_NAMES.join(','), BROKER_NAMES, 'broker'),
     scenarios: list(given.get('scenarios') ?? SCENARIO_NAMES.join(','), SCENARIO_NAMES, 'scenario'),
+    transports: list(given.get('transports') ?? TRANSPORTS.join(','), TRANSPORTS, 'transport'),
     durationSec: num(given.get('duration') ?? '5', '--duration', 0.5, 120),
     warmupSec: num(given.get('warmup') ?? '1', '--warmup', 0, 60),
     clients: Math.round(num(given.get('clients') ?? '50', '--clients', 1, 1000)),

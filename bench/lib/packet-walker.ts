@@ -24,6 +24,11 @@ export interface AckHooks {
   publishId(packetId: number): void;
   /** A PUBACK arrived for this packet identifier (instead of going to `onControl`). */
   puback(packetId: number): void;
+  /**
+   * Optional (latency scenario): the payload of that QoS 1/2 PUBLISH is buf[start, end), a view valid
+   * only during the call.
+   */
+  payload?(buf: Buffer, start: number, end: number): void;
 }
 
 export class PacketWalker {
@@ -69,6 +74,7 @@ export class PacketWalker {
                 const idAt = pos + 4 + ((buf[pos + 2]! << 8) | buf[pos + 3]!);
                 if (idAt + 2 > next) throw new Error('QoS 1/2 PUBLISH without a packet identifier');
                 this.acks.publishId((buf[idAt]! << 8) | buf[idAt + 1]!);
+                this.acks.payload?.(buf, idAt + 2, next);
               }
               count++;
               pos = next;
@@ -135,7 +141,9 @@ export class PacketWalker {
         if (body.length < 4 || body.length < 4 + body.readUInt16BE(0)) {
           throw new Error('QoS 1/2 PUBLISH without a packet identifier');
         }
-        this.acks?.publishId(body.readUInt16BE(2 + body.readUInt16BE(0)));
+        const idAt = 2 + body.readUInt16BE(0);
+        this.acks?.publishId(body.readUInt16BE(idAt));
+        this.acks?.payload?.(body, idAt + 2, body.length);
       }
       return 1;
     }

@@ -1,5 +1,6 @@
 // Turns outcomes into the summary table (console and Markdown) and the results file.
 
+import type { Transport } from './client.js';
 import type { Machine } from './machine.js';
 import type { Options } from './options.js';
 import type { Outcome } from './run-one.js';
@@ -19,33 +20,68 @@ export interface RunInfo {
 
 const rate = (n: number): string => n.toLocaleString('en-US');
 
-function find(outcomes: Outcome[], scenario: string, broker: string): Outcome | undefined {
-  return outcomes.find((o) => o.scenario === scenario && o.broker === broker);
+function find(
+  outcomes: Outcome[],
+  scenario: string,
+  broker: string,
+  transport: Transport,
+): Outcome | undefined {
+  return outcomes.find((o) => o.scenario === scenario && o.broker === broker && o.transport === transport);
+}
+
+/** A figure, or what happened instead ("died", "skipped", "no WebSocket"). */
+function status(o: Outcome | undefined): string | null {
+  if (o === undefined) return '—';
+  if (o.status === 'skipped' && o.reason?.startsWith('no WebSocket')) return 'no WebSocket';
+  if (o.unresponsive) return 'died (unresponsive)';
+  if (o.status !== 'ok' || o.gen === undefined) return o.status;
+  return null;
 }
 
 function cell(o: Outcome | undefined): string {
-  if (o === undefined) return '—';
-  if (o.unresponsive) return 'died (unresponsive)';
-  if (o.status !== 'ok' || o.gen === undefined) return o.status;
-  return rate(o.gen.deliveredPerSec) + (o.notes.length > 0 ? ' *' : '');
+  return status(o) ?? rate(o!.gen!.deliveredPerSec) + (o!.notes.length > 0 ? ' *' : '');
 }
 
-/** `a`'s delivered rate over `b`'s, e.g. "1.25×"; "—" unless both ran fine. */
-function ratio(a: Outcome | undefined, b: Outcome | undefined): string {
-  const x = a?.status === 'ok' ? a.gen?.deliveredPerSec : undefined;
-  const y = b?.status === 'ok' ? b.gen?.deliveredPerSec : undefined;
+/** `x / y` as "1.25×", "—" unless both are there. */
+function times(x: number | undefined, y: number | undefined): string {
   if (x === undefined || y === undefined || y === 0) return '—';
   return `${(x / y).toFixed(2)}×`;
 }
 
-/** Scenarios of the broker-per-column table (QoS 0, brokers in memory). */
-function columnScenarios(info: RunInfo): Scenario[] {
-  return info.scenarios.filter((s) => !s.durable);
+const ok = (o: Outcome | undefined): Outcome | undefined => (o?.status === 'ok' ? o : undefined);
+
+/** `a`'s delivered rate over `b`'s, e.g. "1.25×"; "—" unless both ran fine. */
+function ratio(a: Outcome | undefined, b: Outcome | undefined): string {
+  return times(ok(a)?.gen?.deliveredPerSec, ok(b)?.gen?.deliveredPerSec);
 }
+
+/** The figure of one run for the console: delivered rate, latency percentiles or connection rate. */
+export function headlineFigure(o: Outcome): string {
+  const g = o.gen;
+  if (g === undefined) return '';
+  if (g.latency !== undefined) {
+    const l = g.latency;
+    return `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${rate(g.deliveredPerSec)} msg/s delivered)`;
+  }
+  if (g.connections !== undefined) {
+    const mem =
+      o.memPerConnectionKiB !== undefined ? `, ${o.memPerConnectionKiB} KiB RSS per idle connection` : '';
+    return `${rate(g.connections.count)} clients at ${rate(g.connections.perSec)} connects+subscribes/s${mem}`;
+  }
+  return `${rate(g.deliveredPerSec)} msg/s delivered`;
+}
+
+/** Scenarios of the broker-per-column table (QoS 0 floods, brokers in memory). */
+function columnScenarios(info: RunInfo): Scenario[] {
+  return info.scenarios.filter((s) => s.mode === 'flood');
+}
+
+const peersOf = (info: RunInfo): string[] =>
+  info.brokers.includes('midge') ? info.brokers.filter((b) => b !== 'midge') : [];
 
 /** Scenarios with one row per broker setup (QoS 1, durable sessions, midge once per store). */
 export function durableScenarios(info: RunInfo): Scenario[] {
-  return info.scenarios.filter((s) => s.durable);
+  return info.scenarios.filter((s) => s.mode === 'window');
 }
 
 /**
@@ -55,15 +91,23 @@ export function durableScenarios(info: RunInfo): Scenario[] {
 export function summaryRows(info: RunInfo, outcomes: Outcome[]): string[][] | null {
   const scenarios = columnScenarios(info);
   if (scenarios.length === 0) return null;
-  const peers = info.brokers.includes('midge') ? info.brokers.filter((b) => b !== 'midge') : [];
-  const header = ['scenario', ...info.brokers.map((b) => `${b} msg/s`), ...peers.map((p) => `midge/${p}`)];
-  const rows = scenarios.map((s) => [
-    s.name,
-    ...info.brokers.map((b) =>
-      info.skipped.some((k) => k.broker === b) ? 'skipped' : cell(find(outcomes, s.name, b)),
-    ),
-    ...peers.map((p) => ratio(find(outcomes, s.name, 'midge'), find(outcomes, s.name, p))),
-  ]);
+  const peers = peersOf(info);
+  const header = [
+    'scenario',
+    'transport',
+    ...info.brokers.map((b) => `${b} msg/s`),
+    ...peers.map((p) => `midge/${p}`),
+  ];
+  const rows = scenarios.flatMap((s) =>
+    info.opts.transports.map((t) => [
+      s.name,
+      t,
+      ...info.brokers.map((b) =>
+        info.skipped.some((k) => k.broker === b) ? 'skipped' : cell(find(outcomes, s.name, b, t)),
+      ),
+      ...peers.map((p) => ratio(find(outcomes, s.name, 'midge', t), find(outcomes, s.name, p, t))),
+    ]),
+  );
   return [header, ...rows];
 }
 
@@ -76,33 +120,162 @@ const REFERENCES = ['midge', 'aedes', 'mosquitto'];
  */
 export function durableRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
   const refs = REFERENCES.filter((r) => info.brokers.includes(r));
-  const header = ['broker', 'store', 'delivered msg/s', ...refs.map((r) => `vs ${r}`)];
+  const header = ['broker', 'transport', 'store', 'delivered msg/s', ...refs.map((r) => `vs ${r}`)];
   const mine = outcomes.filter((o) => o.scenario === scenario.name);
   // In --brokers order; a broker's setups are labelled "<name>" or "<name> <variant>".
-  const rows = info.brokers.flatMap((b) => {
-    if (info.skipped.some((k) => k.broker === b)) return [[b, '—', 'skipped', ...refs.map(() => '—')]];
-    return mine
-      .filter((o) => o.broker === b || o.broker.startsWith(`${b} `))
-      .map((o) => [o.broker, o.store, cell(o), ...refs.map((r) => ratio(o, find(mine, scenario.name, r)))]);
-  });
+  const rows = info.opts.transports.flatMap((t) =>
+    info.brokers.flatMap((b) => {
+      if (info.skipped.some((k) => k.broker === b)) return [[b, t, '—', 'skipped', ...refs.map(() => '—')]];
+      return mine
+        .filter((o) => o.transport === t && (o.broker === b || o.broker.startsWith(`${b} `)))
+        .map((o) => [
+          o.broker,
+          t,
+          o.store,
+          cell(o),
+          ...refs.map((r) => ratio(o, find(mine, scenario.name, r, t))),
+        ]);
+    }),
+  );
   return [header, ...rows];
 }
 
 /** The ratios the durable scenario is for: durable sync midge against midge in memory and Aedes. */
 export function durableHeadlines(outcomes: Outcome[], scenario: Scenario): string[] {
-  const get = (label: string): Outcome | undefined => find(outcomes, scenario.name, label);
-  const sync = get('midge sqlite sync');
-  if (sync === undefined) return [];
   const lines: string[] = [];
-  const vsMemory = ratio(sync, get('midge'));
-  if (vsMemory !== '—') {
-    const met = Number.parseFloat(vsMemory) >= 0.5 ? 'met' : 'NOT met';
-    lines.push(`midge sqlite sync / midge in memory: ${vsMemory} (target ≥ 0.50×: ${met})`);
+  for (const t of ['tcp', 'ws'] as const) {
+    const get = (label: string): Outcome | undefined => find(outcomes, scenario.name, label, t);
+    const sync = get('midge sqlite sync');
+    if (sync === undefined) continue;
+    const vsMemory = ratio(sync, get('midge'));
+    if (vsMemory !== '—') {
+      const met = Number.parseFloat(vsMemory) >= 0.5 ? 'met' : 'NOT met';
+      lines.push(`${t}: midge sqlite sync / midge in memory: ${vsMemory} (target ≥ 0.50×: ${met})`);
+    }
+    const vsAedes = ratio(sync, get('aedes'));
+    if (vsAedes !== '—') lines.push(`${t}: midge sqlite sync / aedes in memory: ${vsAedes}`);
+    const vsMosquitto = ratio(sync, get('mosquitto'));
+    if (vsMosquitto !== '—')
+      lines.push(`${t}: midge sqlite sync / mosquitto with persistence: ${vsMosquitto}`);
   }
-  const vsAedes = ratio(sync, get('aedes'));
-  if (vsAedes !== '—') lines.push(`midge sqlite sync / aedes in memory: ${vsAedes}`);
-  const vsMosquitto = ratio(sync, get('mosquitto'));
-  if (vsMosquitto !== '—') lines.push(`midge sqlite sync / mosquitto with persistence: ${vsMosquitto}`);
+  return lines;
+}
+
+/** latency: one row per broker × transport: p50 / p99 / max / mean in ms, delivered msg/s. */
+export function latencyRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
+  const header = ['broker', 'transport', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'delivered msg/s'];
+  const rows = info.opts.transports.flatMap((t) =>
+    info.brokers.map((b) => {
+      const o = find(outcomes, scenario.name, b, t);
+      const l = o?.gen?.latency;
+      const s = status(o) ?? (l === undefined ? 'failed' : null);
+      if (s !== null || l === undefined) return [b, t, s ?? '—', '—', '—', '—', '—'];
+      const mark = o!.notes.length > 0 ? ' *' : '';
+      return [
+        b,
+        t,
+        String(l.p50),
+        String(l.p99),
+        String(l.max),
+        String(l.mean),
+        rate(o!.gen!.deliveredPerSec) + mark,
+      ];
+    }),
+  );
+  return [header, ...rows];
+}
+
+/** connections: one row per broker × transport: rate, RSS before / idle, KiB per connection. */
+export function connectionRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
+  const header = [
+    'broker',
+    'transport',
+    'clients',
+    'connects+subscribes/s',
+    'RSS before',
+    'RSS idle',
+    'KiB/connection',
+  ];
+  const mib = (kib: number | undefined): string =>
+    kib === undefined ? '—' : `${(kib / 1024).toFixed(1)} MiB`;
+  const rows = info.opts.transports.flatMap((t) =>
+    info.brokers.map((b) => {
+      const o = find(outcomes, scenario.name, b, t);
+      const c = o?.gen?.connections;
+      const s = status(o) ?? (c === undefined ? 'failed' : null);
+      if (s !== null || c === undefined) return [b, t, '—', s ?? '—', '—', '—', '—'];
+      const mark = o!.notes.length > 0 ? ' *' : '';
+      return [
+        b,
+        t,
+        rate(c.count),
+        rate(c.perSec) + mark,
+        mib(o!.rssBeforeKiB),
+        mib(o!.rssIdleKiB),
+        o!.memPerConnectionKiB !== undefined ? String(o!.memPerConnectionKiB) : '—',
+      ];
+    }),
+  );
+  return [header, ...rows];
+}
+
+/** The number a scenario is judged by, and whether higher is better. */
+function keyFigure(o: Outcome | undefined): number | undefined {
+  const g = ok(o)?.gen;
+  if (g === undefined) return undefined;
+  if (g.latency !== undefined) return g.latency.p99;
+  if (g.connections !== undefined) return g.connections.perSec;
+  return g.deliveredPerSec;
+}
+
+/**
+ * The ratios asked for: per scenario, midge over WebSocket / midge over TCP, and midge / each peer
+ * per transport (delivered msg/s; latency: p50 and p99, where below 1× = midge faster; connections:
+ * rate, and RSS per connection where below 1× = midge leaner).
+ */
+export function ratioLines(info: RunInfo, outcomes: Outcome[]): string[] {
+  const lines: string[] = [];
+  const transports = info.opts.transports;
+  for (const s of info.scenarios) {
+    const m = (t: Transport): Outcome | undefined => ok(find(outcomes, s.name, 'midge', t));
+    const parts: string[] = [];
+    if (transports.includes('tcp') && transports.includes('ws')) {
+      const tcp = m('tcp');
+      const ws = m('ws');
+      if (s.mode === 'latency') {
+        const a = tcp?.gen?.latency;
+        const b = ws?.gen?.latency;
+        parts.push(`midge ws/tcp p50 ${times(b?.p50, a?.p50)}, p99 ${times(b?.p99, a?.p99)}`);
+      } else if (s.mode === 'connections') {
+        parts.push(
+          `midge ws/tcp rate ${times(keyFigure(ws), keyFigure(tcp))}, ` +
+            `KiB/connection ${times(ws?.memPerConnectionKiB, tcp?.memPerConnectionKiB)}`,
+        );
+      } else {
+        parts.push(`midge ws/tcp ${times(keyFigure(ws), keyFigure(tcp))}`);
+      }
+    }
+    for (const t of transports) {
+      for (const p of peersOf(info)) {
+        const mine = m(t);
+        const peer = ok(find(outcomes, s.name, p, t));
+        if (peer === undefined) continue;
+        if (s.mode === 'latency') {
+          const a = mine?.gen?.latency;
+          const b = peer.gen?.latency;
+          parts.push(`${t} midge/${p} p50 ${times(a?.p50, b?.p50)}, p99 ${times(a?.p99, b?.p99)}`);
+        } else if (s.mode === 'connections') {
+          parts.push(
+            `${t} midge/${p} rate ${times(keyFigure(mine), keyFigure(peer))}, ` +
+              `KiB/connection ${times(mine?.memPerConnectionKiB, peer.memPerConnectionKiB)}`,
+          );
+        } else {
+          parts.push(`${t} midge/${p} ${times(keyFigure(mine), keyFigure(peer))}`);
+        }
+      }
+    }
+    if (parts.length > 0) lines.push(`${s.name}: ${parts.join('; ')}`);
+  }
   return lines;
 }
 
@@ -114,9 +287,17 @@ export function renderSummaryText(info: RunInfo, outcomes: Outcome[]): string {
   for (const s of durableScenarios(info)) {
     const headlines = durableHeadlines(outcomes, s).map((l) => `  ${l}`);
     blocks.push(
-      [`${s.name}, delivered msg/s`, renderText(durableRows(info, outcomes, s), 2), ...headlines].join('\n'),
+      [`${s.name}, delivered msg/s`, renderText(durableRows(info, outcomes, s), 3), ...headlines].join('\n'),
     );
   }
+  for (const s of info.scenarios.filter((x) => x.mode === 'latency')) {
+    blocks.push(`${s.name}, publish→delivery latency\n${renderText(latencyRows(info, outcomes, s), 2)}`);
+  }
+  for (const s of info.scenarios.filter((x) => x.mode === 'connections')) {
+    blocks.push(`${s.name}\n${renderText(connectionRows(info, outcomes, s), 2)}`);
+  }
+  const ratios = ratioLines(info, outcomes);
+  if (ratios.length > 0) blocks.push(`ratios\n${ratios.map((l) => `  ${l}`).join('\n')}`);
   return blocks.join('\n\n');
 }
 
@@ -140,7 +321,8 @@ function markdownTable(rows: string[][], textColumns = 1): string {
 export function noteLines(info: RunInfo, outcomes: Outcome[]): string[] {
   const lines = info.skipped.map((s) => `${s.broker}: skipped — ${s.reason}`);
   for (const o of outcomes) {
-    const who = `${o.scenario} × ${o.broker}`;
+    const who = `${o.scenario} × ${o.broker} (${o.transport})`;
+    if (o.status === 'skipped') continue; // "no WebSocket" is in the tables already
     if (o.status !== 'ok') lines.push(`${who}: ${o.status} — ${o.reason ?? ''}`);
     for (const note of o.notes) lines.push(`${who}: ${note}`);
   }
@@ -152,6 +334,7 @@ function detailRows(info: RunInfo, outcomes: Outcome[]): string[][] {
   const header = [
     'scenario',
     'broker',
+    'transport',
     'status',
     'delivered msg/s',
     'written msg/s',
@@ -165,7 +348,8 @@ function detailRows(info: RunInfo, outcomes: Outcome[]): string[][] {
     return [
       o.scenario,
       o.broker,
-      o.unresponsive ? 'died (unresponsive)' : o.status,
+      o.transport,
+      o.status === 'skipped' ? (status(o) ?? 'skipped') : o.unresponsive ? 'died (unresponsive)' : o.status,
       g !== undefined ? rate(g.deliveredPerSec) : '—',
       g !== undefined ? rate(g.publishedPerSec) : '—',
       g !== undefined && qos1.has(o.scenario) ? rate(g.ackedPerSec) : '—',
@@ -187,9 +371,9 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
     summary === null
       ? []
       : [
-          `## Delivered messages per second (QoS 0, ${o.payloadBytes}-byte payloads, TCP)`,
+          `## Delivered messages per second (QoS 0, ${o.payloadBytes}-byte payloads)`,
           '',
-          markdownTable(summary),
+          markdownTable(summary, 2),
           '',
           'Higher is better. Ratios above 1× mean midge delivered more.',
           '',
@@ -199,9 +383,9 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
   const durable = durableScenarios(info).flatMap((s) => {
     const headlines = durableHeadlines(outcomes, s);
     return [
-      `## ${s.name}: delivered messages per second (QoS ${s.qos}, durable sessions, ${o.payloadBytes}-byte payloads, TCP)`,
+      `## ${s.name}: delivered messages per second (QoS ${s.qos}, durable sessions, ${o.payloadBytes}-byte payloads)`,
       '',
-      markdownTable(durableRows(info, outcomes, s), 2),
+      markdownTable(durableRows(info, outcomes, s), 3),
       '',
       ...(headlines.length > 0 ? [...headlines.map((l) => `- **${l}**`), ''] : []),
       `- **${s.name}**: ${s.description}.`,
@@ -212,6 +396,29 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       '',
     ];
   });
+  const latency = info.scenarios
+    .filter((s) => s.mode === 'latency')
+    .flatMap((s) => [
+      `## ${s.name}: publish→delivery latency (QoS 1, ${o.payloadBytes}-byte payloads)`,
+      '',
+      markdownTable(latencyRows(info, outcomes, s), 2),
+      '',
+      `- **${s.name}**: ${s.description}. Percentiles over every message delivered in the window.`,
+      '',
+    ]);
+  const connections = info.scenarios
+    .filter((s) => s.mode === 'connections')
+    .flatMap((s) => [
+      `## ${s.name}: connection rate and memory per idle connection`,
+      '',
+      markdownTable(connectionRows(info, outcomes, s), 2),
+      '',
+      `- **${s.name}**: ${s.description}. At most 200 handshakes under way at once.`,
+      "- RSS: the broker's VmRSS before the first client, and 1 s after the last SUBACK with every client",
+      '  idle; KiB/connection = (idle − before) / clients.',
+      '',
+    ]);
+  const ratios = ratioLines(info, outcomes);
   return [
     '# midge benchmark — latest run',
     '',
@@ -220,6 +427,18 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
     '',
     ...qos0,
     ...durable,
+    ...latency,
+    ...connections,
+    ...(ratios.length > 0
+      ? [
+          '## Ratios',
+          '',
+          ...ratios.map((l) => `- ${l}`),
+          '',
+          'Throughput and connection rate: above 1× = more. Latency and KiB/connection: below 1× = better.',
+          '',
+        ]
+      : []),
     '`*` = see notes; `died` = the broker process exited; `died (unresponsive)` = still running but no',
     'CONNACK to a fresh client within 3 s after the load stopped; `failed` = setup did not complete.',
     '',
@@ -242,8 +461,9 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
     `- Warm-up ${o.warmupSec} s, window ${o.durationSec} s, ${o.clients} clients on the "many" side` +
       (batch !== undefined ? `, ${batch} PUBLISH packets per write (QoS 0)` : '') +
       (durableScenarios(info).length > 0 ? `, QoS 1 window ${o.window} per publisher` : ''),
-    '- Each broker started fresh for each scenario; load generator in its own process (raw TCP,',
-    '  pre-encoded packets, backpressure-respecting writes, receivers that walk fixed headers only).',
+    '- Each broker started fresh for each scenario and transport; load generator in its own process',
+    '  (raw TCP, or WebSocket framed by hand; pre-encoded packets, backpressure-respecting writes,',
+    '  receivers that walk fixed headers only).',
     '',
   ].join('\n');
 }

@@ -3,7 +3,8 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrokerSetup } from './brokers.js';
+import { type BrokerSetup, WS_PATH } from './brokers.js';
+import type { Transport } from './client.js';
 import { type GeneratorConfig, type GeneratorResult, LINE_PREFIX } from './generator.js';
 import { freePort, mqttProbe, waitForPort } from './net-checks.js';
 import type { Options } from './options.js';
@@ -25,6 +26,7 @@ export interface Outcome {
   scenario: string;
   /** The setup's label: "midge", "midge sqlite sync", "aedes", ... */
   broker: string;
+  transport: Transport;
   /** What the broker kept its state in for this run. */
   store: string;
   status: Status;
@@ -36,6 +38,11 @@ export interface Outcome {
   /** Broker CPU during the window, % of one core. */
   brokerCpuPercent?: number;
   brokerPeakRssMiB?: number;
+  /** connections: broker RSS (VmRSS) before the first client and with all clients connected and idle. */
+  rssBeforeKiB?: number;
+  rssIdleKiB?: number;
+  /** connections: (idle - before) / clients opened, KiB. */
+  memPerConnectionKiB?: number;
   notes: string[];
 }
 
@@ -49,6 +56,10 @@ const BROKER_START_TIMEOUT_MS = 5_000;
 const PROBE_TIMEOUT_MS = 3_000;
 const STOP_GRACE_MS = 2_000;
 const SAMPLE_MS = 250;
+/** connections: bound on opening all the clients; handshakes under way at once; idle hold after. */
+const CONNECT_PHASE_MS = 30_000;
+const CONNECT_CONCURRENCY = 200;
+const IDLE_HOLD_MS = 500;
 
 const childEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'generator-child.js');
 
@@ -106,6 +117,9 @@ function brokerUsage(start: ProcSample | null, end: ProcSample | null, outcome: 
 }
 
 function addNotes(gen: GeneratorResult, outcome: Outcome): void {
+  if (gen.latency !== undefined && gen.blocked !== undefined && gen.blocked > 0) {
+    outcome.notes.push(`${gen.blocked} timed PUBLISHes not sent: all 65,535 packet ids awaiting PUBACK`);
+  }
   if (gen.saturated) {
     outcome.notes.push(
       `load generator saturated (${gen.cpuPercent}% of a core): the figure is a lower bound`,
@@ -126,6 +140,7 @@ function addNotes(gen: GeneratorResult, outcome: Outcome): void {
 export async function runOne(
   broker: BrokerSetup,
   scenario: Scenario,
+  transport: Transport,
   opts: Options,
   pinning: Pinning | null,
   log: (line: string) => void,
@@ -133,24 +148,47 @@ export async function runOne(
   const outcome: Outcome = {
     scenario: scenario.name,
     broker: broker.label,
+    transport,
     store: broker.store,
     status: 'failed',
     notes: [],
   };
+  if (transport === 'ws' && broker.noWebSocket !== null) {
+    return { ...outcome, status: 'skipped', reason: broker.noWebSocket };
+  }
   const port = await freePort(opts.host);
-  const launch = broker.launch(port, opts.host);
+  let wsPort = await freePort(opts.host);
+  while (wsPort === port) wsPort = await freePort(opts.host);
+  const launch = broker.launch({ tcp: port, ws: wsPort }, opts.host);
   const proc: Managed = startProcess(launch.command, launch.args, pinning?.broker ?? null);
   try {
-    const notListening = await waitForPort(opts.host, port, BROKER_START_TIMEOUT_MS, proc);
+    const deadline = performance.now() + BROKER_START_TIMEOUT_MS;
+    let notListening = await waitForPort(opts.host, port, BROKER_START_TIMEOUT_MS, proc);
+    if (notListening === null && transport === 'ws') {
+      const left = Math.max(500, deadline - performance.now());
+      notListening = await waitForPort(opts.host, wsPort, left, proc);
+    }
     if (notListening !== null) {
       outcome.reason = `did not start: ${notListening} (${describeExit(proc)}): ${outputSummary(proc)}`;
       return outcome;
     }
-    log(`  ${broker.label} listening on ${opts.host}:${port} (pid ${proc.pid}); running ${scenario.name}…`);
+    const where = transport === 'ws' ? `ws://${opts.host}:${wsPort}${WS_PATH}` : `${opts.host}:${port}`;
+    log(
+      `  ${broker.label} listening on ${where} (pid ${proc.pid}); running ${scenario.name} over ${transport}…`,
+    );
 
+    const connections = scenario.mode === 'connections';
     const cfg: GeneratorConfig = {
       host: opts.host,
-      port,
+      port: transport === 'ws' ? wsPort : port,
+      transport,
+      wsPath: WS_PATH,
+      mode: scenario.mode,
+      rate: scenario.rate,
+      connections: scenario.connections,
+      connectConcurrency: CONNECT_CONCURRENCY,
+      connectPhaseMs: connections ? CONNECT_PHASE_MS : 0,
+      idleHoldMs: connections ? IDLE_HOLD_MS : 0,
       publishTopics: scenario.publishTopics,
       subscribeFilters: scenario.subscribeFilters,
       qos: scenario.qos,
@@ -163,14 +201,30 @@ export async function runOne(
       setupTimeoutMs: opts.setupTimeoutSec * 1000,
       sampleMs: SAMPLE_MS,
     };
-    const limitMs = 2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + 8_000;
+    if (connections) {
+      // Not a timed window: the connect phase is as long as it takes (bounded).
+      cfg.warmupMs = 0;
+      cfg.durationMs = 0;
+    }
+    const limitMs =
+      2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + cfg.connectPhaseMs + cfg.idleHoldMs + 8_000;
     let start: ProcSample | null = null;
     let end: ProcSample | null = null;
+    let idle: ProcSample | null = null;
     const run = await runGeneratorChild(cfg, pinning?.generator ?? null, limitMs, (event) => {
       if (event === 'measure-start') start = sampleProc(proc.pid);
+      if (event === 'idle') idle = sampleProc(proc.pid);
       if (event === 'measure-end') end = sampleProc(proc.pid);
     });
     brokerUsage(start, end, outcome);
+    const before = start as ProcSample | null;
+    const after = idle as ProcSample | null;
+    const opened = run.result?.connections?.count ?? 0;
+    if (connections && before !== null && after !== null && opened > 0) {
+      outcome.rssBeforeKiB = before.rssKiB;
+      outcome.rssIdleKiB = after.rssKiB;
+      outcome.memPerConnectionKiB = Math.round(((after.rssKiB - before.rssKiB) / opened) * 10) / 10;
+    }
 
     // Did the broker survive? Process gone, or no CONNACK to a fresh client: it died.
     const exitedDuringRun = proc.exit !== null;

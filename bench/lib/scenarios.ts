@@ -1,7 +1,21 @@
-// The benchmark scenarios: who publishes where, who subscribes to what, at which QoS. Over TCP.
+// The benchmark scenarios: who publishes where, who subscribes to what, at which QoS, and how the
+// load is driven (flood, QoS 1 window, fixed rate, connection storm). Each runs over TCP and WebSocket.
 
-export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1-pairs';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1-pairs'];
+import type { GeneratorMode } from './generator.js';
+
+export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1-pairs' | 'latency' | 'connections';
+export const SCENARIO_NAMES: readonly ScenarioName[] = [
+  'fan-in',
+  'fan-out',
+  'qos1-pairs',
+  'latency',
+  'connections',
+];
+
+/** latency: total QoS 1 PUBLISHes per second. */
+export const LATENCY_RATE = 2_000;
+/** connections: clients opened. */
+export const CONNECTIONS = 5_000;
 
 export interface Scenario {
   name: ScenarioName;
@@ -10,6 +24,11 @@ export interface Scenario {
   publishTopics: string[];
   subscribeFilters: string[];
   qos: 0 | 1;
+  mode: GeneratorMode;
+  /** latency: PUBLISHes per second (total). */
+  rate: number;
+  /** connections: clients to open. */
+  connections: number;
   /**
    * Subscribers keep sessions that outlive their connection, and the brokers run with their
    * persistence on (midge also once per store configuration): see brokers.ts.
@@ -20,6 +39,37 @@ export interface Scenario {
 /** `clients` is the "many" side of each scenario (50 by default); `window` the QoS 1 window. */
 export function buildScenario(name: ScenarioName, clients: number, window: number): Scenario {
   const many = Array.from({ length: clients }, (_, i) => i);
+  const load = { rate: 0, connections: 0 };
+  if (name === 'latency') {
+    return {
+      name,
+      description:
+        `QoS 1 at a fixed ${LATENCY_RATE.toLocaleString('en-US')} msg/s: 1 publisher → lat/0 → 1 subscriber ` +
+        '(clean sessions); publish→delivery latency of every message (timestamp in the payload)',
+      publishTopics: ['lat/0'],
+      subscribeFilters: ['lat/0'],
+      qos: 1,
+      mode: 'latency',
+      rate: LATENCY_RATE,
+      connections: 0,
+      durable: false,
+    };
+  }
+  if (name === 'connections') {
+    return {
+      name,
+      description:
+        `${CONNECTIONS.toLocaleString('en-US')} clients, each CONNECT (clean session) + one SUBSCRIBE ` +
+        'at QoS 0 (conn/<i>), as fast as the broker takes them; then held idle',
+      publishTopics: [],
+      subscribeFilters: [],
+      qos: 0,
+      mode: 'connections',
+      rate: 0,
+      connections: CONNECTIONS,
+      durable: false,
+    };
+  }
   if (name === 'fan-in') {
     return {
       name,
@@ -27,6 +77,8 @@ export function buildScenario(name: ScenarioName, clients: number, window: numbe
       publishTopics: many.map((i) => `bench/${i}`),
       subscribeFilters: ['bench/#'],
       qos: 0,
+      mode: 'flood',
+      ...load,
       durable: false,
     };
   }
@@ -37,6 +89,8 @@ export function buildScenario(name: ScenarioName, clients: number, window: numbe
       publishTopics: ['bench/x'],
       subscribeFilters: many.map(() => 'bench/x'),
       qos: 0,
+      mode: 'flood',
+      ...load,
       durable: false,
     };
   }
@@ -48,6 +102,8 @@ export function buildScenario(name: ScenarioName, clients: number, window: numbe
     publishTopics: many.map((i) => `pairs/${i}`),
     subscribeFilters: many.map((i) => `pairs/${i}`),
     qos: 1,
+    mode: 'window',
+    ...load,
     durable: true,
   };
 }
