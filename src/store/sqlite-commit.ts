@@ -34,17 +34,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { messageSize } from './copy.js';
 import { encodeIds, encodeProperties } from './serialize.js';
-import {
-  decodeRun,
-  encodeRun,
-  markGone,
-  markState,
-  materializeRuns,
-  type Run,
-  type RunRecord,
-  recordParams,
-  withState,
-} from './sqlite-runs.js';
+import { materializeRuns, type Run, RunWriter, recordParams } from './sqlite-runs.js';
 import type { Change, StoredDelivery, StoredMessage, StoredSession, StoredSubscription } from './types.js';
 
 interface Statements {
@@ -85,13 +75,6 @@ interface Statements {
   /** Deletes the messages of a JSON array of ids that nothing refers to. */
   deleteUnreferenced: Statement;
   setNextMessageId: Statement;
-  insertRun: Statement;
-  updateRunMarks: Statement;
-  deleteRun: Statement;
-  deleteRunMarks: Statement;
-  deleteRunsOf: Statement;
-  deleteRunMarksOf: Statement;
-  runRecords: Statement;
 }
 
 /** `d.topic IS NULL` lets SQLite use the partial index deliveries_message. */
@@ -180,16 +163,6 @@ function prepareStatements(db: Database): Statements {
       `DELETE FROM messages AS m WHERE m.id IN (SELECT value FROM json_each(?)) AND ${UNREFERENCED}`,
     ),
     setNextMessageId: p("UPDATE meta SET value = ? WHERE key = 'next_message_id'"),
-    insertRun: p('INSERT INTO runs (client, first_seq, records) VALUES (?, ?, ?)'),
-    updateRunMarks: p(
-      'INSERT INTO run_marks (gone, states, client, first_seq) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT (client, first_seq) DO UPDATE SET gone = excluded.gone, states = excluded.states',
-    ),
-    deleteRun: p('DELETE FROM runs WHERE client = ? AND first_seq = ?'),
-    deleteRunMarks: p('DELETE FROM run_marks WHERE client = ? AND first_seq = ?'),
-    deleteRunsOf: p('DELETE FROM runs WHERE client = ?'),
-    deleteRunMarksOf: p('DELETE FROM run_marks WHERE client = ?'),
-    runRecords: pluck('SELECT records FROM runs WHERE client = ? AND first_seq = ?'),
   };
 }
 
@@ -257,16 +230,13 @@ export class SqliteWriter {
    * row to replace, so it may go into a run.
    */
   #maxSeq = new Map<number, number>();
-  /** The written runs with live records, by client. */
-  #runsOf = new Map<number, Set<Run>>();
-  /** Runs whose gone bitmap changed in this batch. */
-  #dirty = new Set<Run>();
-  /** The records of the last written run read back (materializing its records one by one). */
-  #readBack: { run: Run; records: RunRecord[] } | undefined;
+  /** The runs (sqlite-runs.ts) this writer wrote. */
+  readonly #runs: RunWriter;
 
   constructor(db: Database) {
     this.#db = db;
     this.#s = prepareStatements(db);
+    this.#runs = new RunWriter(db);
     this.#inlineMax = inlineLimit(db.pragma('page_size', { simple: true }) as number);
   }
 
@@ -279,9 +249,7 @@ export class SqliteWriter {
     // After a failed commit: what earlier commits put in runs becomes ordinary rows (the loader did
     // this at open), so the writer starts from `deliveries` alone either way.
     if (inline === undefined) this.#db.transaction(() => materializeRuns(this.#db))();
-    this.#runsOf = new Map();
-    this.#dirty = new Set();
-    this.#readBack = undefined;
+    this.#runs.reset();
     this.#maxSeq = new Map();
     const maxima = this.#db.prepare('SELECT client, max(seq) FROM deliveries GROUP BY client').raw();
     for (const [client, seq] of maxima.iterate() as Iterable<[number, number]>) this.#maxSeq.set(client, seq);
@@ -354,7 +322,8 @@ export class SqliteWriter {
           const inline = this.#inlineByKey.get(client);
           if (inline !== undefined) for (const h of [...inline.values()]) this.#release(b, h, i);
           b.deferred.delete(client);
-          this.#dropRuns(b, client);
+          this.#runs.drop(b.runs, client);
+          this.#maxSeq.delete(client);
           for (const id of s.sharedMessagesOf.all(client) as number[]) b.candidates.add(id);
           s.deleteDeliveriesOf.run(client);
           s.deleteSubscriptionsOf.run(client);
@@ -424,7 +393,7 @@ export class SqliteWriter {
     }
 
     for (const client of [...b.deferred.keys()]) this.#settle(b, client);
-    this.#writeRuns(b);
+    this.#runs.write(b.runs);
     // Recorded and never referred to: stored all the same (counted in stats), swept at the next open.
     for (const m of b.pending.values()) s.insertMessage.run(...messageParams(m));
     if (b.candidates.size > 0) {
@@ -475,8 +444,7 @@ export class SqliteWriter {
           if (runnable(d, pending[old.index!]!.m)) pending[old.index!]!.d = d;
           else this.#materialize(old, d);
         } else if (plainDelivery(d)) {
-          markState(run, old.index!, d);
-          this.#dirty.add(run);
+          this.#runs.markState(run, old.index!, d);
         } else {
           this.#materialize(old, d);
         }
@@ -513,7 +481,8 @@ export class SqliteWriter {
     const above = d.seq > (this.#maxSeq.get(client) ?? 0);
     if (above) this.#maxSeq.set(client, d.seq);
     if (old === undefined && above && inline !== undefined && runnable(d, inline)) {
-      this.#addInline(this.#appendToRun(b, client, d, inline, bytes));
+      const { run, index } = this.#runs.append(b.runs, client, d, inline);
+      this.#addInline({ id, client, seq: d.seq, bytes, run, index });
       return;
     }
     if (old !== undefined) {
@@ -526,50 +495,13 @@ export class SqliteWriter {
     if (inline !== undefined) this.#addInline({ id, client, seq: d.seq, bytes });
   }
 
-  /** Adds a fresh plain delivery to its client's run of this batch; returns its Inline. */
-  #appendToRun(b: Batch, client: number, d: StoredDelivery, m: StoredMessage, bytes: number): Inline {
-    let run = b.runs.get(client);
-    if (run === undefined) {
-      run = {
-        client,
-        first: d.seq,
-        count: 0,
-        gone: new Uint8Array(8),
-        states: undefined,
-        live: 0,
-        pending: [],
-        dirty: false,
-      };
-      b.runs.set(client, run);
-    }
-    const index = run.pending!.length;
-    if (index >> 3 >= run.gone.length) {
-      const grown = new Uint8Array(run.gone.length * 2);
-      grown.set(run.gone);
-      run.gone = grown;
-    }
-    run.pending!.push({ d, m });
-    run.live++;
-    return { id: m.id, client, seq: d.seq, bytes, run, index };
-  }
-
   /**
    * Writes a record of a run as the ordinary inline row it stands for — with the delivery's new state
    * `d` when one is given — and takes it out of the run.
    */
   #materialize(h: Inline, d?: StoredDelivery): void {
     const run = h.run!;
-    const index = h.index!;
-    let record: RunRecord;
-    if (run.pending !== undefined) {
-      record = run.pending[index]!;
-    } else {
-      if (this.#readBack?.run !== run) {
-        const blob = this.#s.runRecords.get(run.client, run.first) as Buffer;
-        this.#readBack = { run, records: decodeRun(blob, '') };
-      }
-      record = withState(this.#readBack.records[index]!, run.states, index);
-    }
+    const record = this.#runs.record(run, h.index!);
     if (d === undefined || runnable(d, record.m)) {
       this.#s.insertPlainInline.run(
         ...recordParams(d === undefined ? record : { d, m: record.m }, run.client),
@@ -582,61 +514,9 @@ export class SqliteWriter {
 
   /** The record of `h` is gone from its run (materialized, or its delivery deleted). */
   #forgetRecord(h: Inline): void {
-    const run = h.run!;
-    markGone(run, h.index!);
-    if (run.pending === undefined) this.#dirty.add(run);
+    this.#runs.forget(h.run!, h.index!);
     h.run = undefined;
     h.index = undefined;
-  }
-
-  /** A session ended: its runs go with it (its deliveries were released already). */
-  #dropRuns(b: Batch, client: number): void {
-    b.runs.delete(client);
-    this.#maxSeq.delete(client);
-    const runs = this.#runsOf.get(client);
-    if (runs === undefined) return;
-    for (const run of runs) this.#dirty.delete(run);
-    if (this.#readBack !== undefined && runs.has(this.#readBack.run)) this.#readBack = undefined;
-    this.#runsOf.delete(client);
-    this.#s.deleteRunsOf.run(client);
-    this.#s.deleteRunMarksOf.run(client);
-  }
-
-  /** End of batch: the new runs are written, changed ones updated, empty ones deleted. */
-  #writeRuns(b: Batch): void {
-    const s = this.#s;
-    for (const run of b.runs.values()) {
-      const records = run.pending!;
-      run.pending = undefined;
-      if (run.live === 0) continue;
-      s.insertRun.run(run.client, run.first, encodeRun(records));
-      run.count = records.length;
-      if (run.dirty) s.updateRunMarks.run(Buffer.from(run.gone), null, run.client, run.first);
-      run.dirty = false;
-      let runs = this.#runsOf.get(run.client);
-      if (runs === undefined) {
-        runs = new Set();
-        this.#runsOf.set(run.client, runs);
-      }
-      runs.add(run);
-    }
-    for (const run of this.#dirty) {
-      run.dirty = false;
-      if (run.live > 0) {
-        s.updateRunMarks.run(
-          Buffer.from(run.gone),
-          run.states === undefined ? null : Buffer.from(run.states),
-          run.client,
-          run.first,
-        );
-        continue;
-      }
-      s.deleteRun.run(run.client, run.first);
-      s.deleteRunMarks.run(run.client, run.first);
-      this.#runsOf.get(run.client)?.delete(run);
-      if (this.#readBack?.run === run) this.#readBack = undefined;
-    }
-    this.#dirty.clear();
   }
 
   /**

@@ -20,7 +20,7 @@
  * otherwise — topic length u16 + UTF-8 and origin length u16 + UTF-8, then payload length u32 + bytes.
  * A subscriber's run mostly repeats one topic and one publisher, which are then written once.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { QoS } from '../codec/index.js';
 import type { StoredDelivery, StoredMessage } from './types.js';
 
@@ -248,4 +248,142 @@ export function liveRuns(
     )
     .raw()
     .all() as [number, Buffer, Buffer | null, Buffer | null][];
+}
+
+/**
+ * The runs a writer (sqlite-commit.ts) keeps: the runs of the batch being applied (`batch`, client →
+ * run, owned by the caller), the written ones with live records, and their marks to write at the end
+ * of the batch. It knows runs only; what a record stands for in `deliveries` is the caller's business.
+ */
+export class RunWriter {
+  readonly #insert: Statement;
+  readonly #mark: Statement;
+  readonly #delete: Statement;
+  readonly #deleteMarks: Statement;
+  readonly #deleteOf: Statement;
+  readonly #deleteMarksOf: Statement;
+  readonly #records: Statement;
+  /** The written runs with live records, by client. */
+  #runsOf = new Map<number, Set<Run>>();
+  /** Written runs whose marks changed in this batch. */
+  #dirty = new Set<Run>();
+  /** The records of the last written run read back (materializing its records one by one). */
+  #readBack: { run: Run; records: RunRecord[] } | undefined;
+
+  constructor(db: Database) {
+    this.#insert = db.prepare('INSERT INTO runs (client, first_seq, records) VALUES (?, ?, ?)');
+    this.#mark = db.prepare(
+      'INSERT INTO run_marks (gone, states, client, first_seq) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (client, first_seq) DO UPDATE SET gone = excluded.gone, states = excluded.states',
+    );
+    this.#delete = db.prepare('DELETE FROM runs WHERE client = ? AND first_seq = ?');
+    this.#deleteMarks = db.prepare('DELETE FROM run_marks WHERE client = ? AND first_seq = ?');
+    this.#deleteOf = db.prepare('DELETE FROM runs WHERE client = ?');
+    this.#deleteMarksOf = db.prepare('DELETE FROM run_marks WHERE client = ?');
+    this.#records = db.prepare('SELECT records FROM runs WHERE client = ? AND first_seq = ?').pluck();
+  }
+
+  /** Forgets every run (the file's were written out: see materializeRuns). */
+  reset(): void {
+    this.#runsOf = new Map();
+    this.#dirty = new Set();
+    this.#readBack = undefined;
+  }
+
+  /** Adds a fresh plain delivery to its client's run of this batch; returns where it is. */
+  append(
+    batch: Map<number, Run>,
+    client: number,
+    d: StoredDelivery,
+    m: StoredMessage,
+  ): { run: Run; index: number } {
+    let run = batch.get(client);
+    if (run === undefined) {
+      run = {
+        client,
+        first: d.seq,
+        count: 0,
+        gone: new Uint8Array(8),
+        states: undefined,
+        live: 0,
+        pending: [],
+        dirty: false,
+      };
+      batch.set(client, run);
+    }
+    const index = run.pending!.length;
+    if (index >> 3 >= run.gone.length) {
+      const grown = new Uint8Array(run.gone.length * 2);
+      grown.set(run.gone);
+      run.gone = grown;
+    }
+    run.pending!.push({ d, m });
+    run.live++;
+    return { run, index };
+  }
+
+  /** A record as it stands now: its new state applied (a written run's records are read back once). */
+  record(run: Run, index: number): RunRecord {
+    if (run.pending !== undefined) return run.pending[index]!;
+    if (this.#readBack?.run !== run) {
+      this.#readBack = { run, records: decodeRun(this.#records.get(run.client, run.first) as Buffer, '') };
+    }
+    return withState(this.#readBack.records[index]!, run.states, index);
+  }
+
+  /** The record is gone from its run (its delivery deleted, or written out as an ordinary row). */
+  forget(run: Run, index: number): void {
+    markGone(run, index);
+    if (run.pending === undefined) this.#dirty.add(run);
+  }
+
+  /** A written record's delivery has new fields (a run of this batch changes its record instead). */
+  markState(run: Run, index: number, d: StoredDelivery): void {
+    markState(run, index, d);
+    this.#dirty.add(run);
+  }
+
+  /** A session ended: its runs go with it (its deliveries were released already). */
+  drop(batch: Map<number, Run>, client: number): void {
+    batch.delete(client);
+    const runs = this.#runsOf.get(client);
+    if (runs === undefined) return;
+    for (const run of runs) this.#dirty.delete(run);
+    if (this.#readBack !== undefined && runs.has(this.#readBack.run)) this.#readBack = undefined;
+    this.#runsOf.delete(client);
+    this.#deleteOf.run(client);
+    this.#deleteMarksOf.run(client);
+  }
+
+  /** End of batch: the batch's runs are written, changed ones marked, empty ones deleted. */
+  write(batch: Map<number, Run>): void {
+    for (const run of batch.values()) {
+      const records = run.pending!;
+      run.pending = undefined;
+      if (run.live === 0) continue;
+      run.count = records.length;
+      this.#insert.run(run.client, run.first, encodeRun(records));
+      if (run.dirty) this.#mark.run(Buffer.from(run.gone), null, run.client, run.first);
+      run.dirty = false;
+      let runs = this.#runsOf.get(run.client);
+      if (runs === undefined) {
+        runs = new Set();
+        this.#runsOf.set(run.client, runs);
+      }
+      runs.add(run);
+    }
+    for (const run of this.#dirty) {
+      run.dirty = false;
+      if (run.live > 0) {
+        const states = run.states === undefined ? null : Buffer.from(run.states);
+        this.#mark.run(Buffer.from(run.gone), states, run.client, run.first);
+        continue;
+      }
+      this.#delete.run(run.client, run.first);
+      this.#deleteMarks.run(run.client, run.first);
+      this.#runsOf.get(run.client)?.delete(run);
+      if (this.#readBack?.run === run) this.#readBack = undefined;
+    }
+    this.#dirty.clear();
+  }
 }
