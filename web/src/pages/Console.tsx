@@ -1,6 +1,8 @@
 /** A full MQTT client in the browser, on its own connection: connect, subscribe, publish, and a log. */
+
 import { useState } from 'preact/hooks';
 import { PayloadBlock, ViewSwitch } from '../components/Payload';
+import { TextField } from '../components/TextField';
 import { mqttCredentials } from '../lib/api';
 import type {
   ConnectSettings,
@@ -113,16 +115,7 @@ function ConnectCard({ store }: { store: ConsoleStore }) {
       <form onSubmit={submit} data-testid="console-connect-form">
         <fieldset disabled={busy} class="plain">
           <legend class="sr-only">Connection settings</legend>
-          <div class="field">
-            <label for="cc-url">Broker URL</label>
-            <input
-              id="cc-url"
-              class="mono"
-              value={f.url}
-              onInput={(e) => update({ url: e.currentTarget.value })}
-              spellcheck={false}
-            />
-          </div>
+          <TextField id="cc-url" label="Broker URL" value={f.url} onInput={(v) => update({ url: v })} mono />
           <div class="field">
             <label for="cc-client-id">Client ID</label>
             <div class="input-row">
@@ -295,18 +288,15 @@ function SubscribeCard({ store }: { store: ConsoleStore }) {
       </h2>
       <form onSubmit={submit} data-testid="console-subscribe-form">
         <div class="grid-filter">
-          <div class="field">
-            <label for="cs-filter">Topic filter</label>
-            <input
-              id="cs-filter"
-              class="mono"
-              placeholder="sensors/+/temperature"
-              value={f.filter}
-              onInput={(e) => update({ filter: e.currentTarget.value })}
-              spellcheck={false}
-              data-testid="console-subscribe-filter"
-            />
-          </div>
+          <TextField
+            id="cs-filter"
+            label="Topic filter"
+            value={f.filter}
+            onInput={(v) => update({ filter: v })}
+            mono
+            placeholder="sensors/+/temperature"
+            testId="console-subscribe-filter"
+          />
           <div class="field">
             <label for="cs-qos">QoS</label>
             <QosSelect
@@ -430,18 +420,15 @@ function PublishCard({ store }: { store: ConsoleStore }) {
         Publish
       </h2>
       <form onSubmit={submit} data-testid="console-publish-form">
-        <div class="field">
-          <label for="cp-topic">Topic</label>
-          <input
-            id="cp-topic"
-            class="mono"
-            placeholder="sensors/kitchen/temperature"
-            value={f.topic}
-            onInput={(e) => update({ topic: e.currentTarget.value })}
-            spellcheck={false}
-            data-testid="console-publish-topic"
-          />
-        </div>
+        <TextField
+          id="cp-topic"
+          label="Topic"
+          value={f.topic}
+          onInput={(v) => update({ topic: v })}
+          mono
+          placeholder="sensors/kitchen/temperature"
+          testId="console-publish-topic"
+        />
         <div class="field">
           <div class="label-row">
             <label for="cp-payload">Payload</label>
@@ -495,43 +482,35 @@ function PublishCard({ store }: { store: ConsoleStore }) {
           <fieldset class="plain" disabled={!v5}>
             <legend class="sr-only">MQTT 5 publish properties</legend>
             <div class="grid-2">
-              <div class="field">
-                <label for="cp-ct">Content type</label>
-                <input
-                  id="cp-ct"
-                  placeholder="application/json"
-                  value={f.contentType}
-                  onInput={(e) => update({ contentType: e.currentTarget.value })}
-                />
-              </div>
-              <div class="field">
-                <label for="cp-exp">Message expiry (s)</label>
-                <input
-                  id="cp-exp"
-                  inputMode="numeric"
-                  placeholder="none"
-                  value={f.messageExpiry}
-                  onInput={(e) => update({ messageExpiry: e.currentTarget.value })}
-                />
-              </div>
-              <div class="field">
-                <label for="cp-rt">Response topic</label>
-                <input
-                  id="cp-rt"
-                  class="mono"
-                  value={f.responseTopic}
-                  onInput={(e) => update({ responseTopic: e.currentTarget.value })}
-                />
-              </div>
-              <div class="field">
-                <label for="cp-cd">Correlation data</label>
-                <input
-                  id="cp-cd"
-                  class="mono"
-                  value={f.correlationData}
-                  onInput={(e) => update({ correlationData: e.currentTarget.value })}
-                />
-              </div>
+              <TextField
+                id="cp-ct"
+                label="Content type"
+                value={f.contentType}
+                onInput={(v) => update({ contentType: v })}
+                placeholder="application/json"
+              />
+              <TextField
+                id="cp-exp"
+                label="Message expiry (s)"
+                value={f.messageExpiry}
+                onInput={(v) => update({ messageExpiry: v })}
+                placeholder="none"
+                inputMode="numeric"
+              />
+              <TextField
+                id="cp-rt"
+                label="Response topic"
+                value={f.responseTopic}
+                onInput={(v) => update({ responseTopic: v })}
+                mono
+              />
+              <TextField
+                id="cp-cd"
+                label="Correlation data"
+                value={f.correlationData}
+                onInput={(v) => update({ correlationData: v })}
+                mono
+              />
             </div>
             <label class="check">
               <input
