@@ -231,7 +231,7 @@ function mosquitto(): Availability {
         {
           label: 'mosquitto',
           store: durable ? 'persistence true' : 'persistence false',
-          noWebSocket: 'no WebSocket (Debian build without websockets support)',
+          noWebSocket: null,
           launch: (ports, host) => {
             const temp = tempDir('mosquitto');
             const conf = path.join(temp.dir, 'mosquitto.conf');
@@ -247,6 +247,10 @@ function mosquitto(): Availability {
               conf,
               [
                 `listener ${ports.tcp} ${host}`,
+                'allow_anonymous true',
+                // Debian's 2.0.11 is built with libwebsockets; it serves MQTT on any path.
+                `listener ${ports.ws} ${host}`,
+                'protocol websockets',
                 'allow_anonymous true',
                 ...(durable ? ['persistence true', `persistence_location ${store}/`] : ['persistence false']),
                 'log_dest stderr',

@@ -283,7 +283,7 @@ export function ratioLines(info: RunInfo, outcomes: Outcome[]): string[] {
 export function renderSummaryText(info: RunInfo, outcomes: Outcome[]): string {
   const blocks: string[] = [];
   const summary = summaryRows(info, outcomes);
-  if (summary !== null) blocks.push(`QoS 0, delivered msg/s\n${renderText(summary)}`);
+  if (summary !== null) blocks.push(`QoS 0, delivered msg/s\n${renderText(summary, 2)}`);
   for (const s of durableScenarios(info)) {
     const headlines = durableHeadlines(outcomes, s).map((l) => `  ${l}`);
     blocks.push(
