@@ -60,6 +60,25 @@ function frameHeader(length: number): Buffer {
   return header;
 }
 
+/** Writes that header into `out` at `offset`, allocating nothing; returns the offset after it. */
+function writeHeader(out: Buffer, offset: number, length: number): number {
+  out[offset] = 0x82;
+  if (length < 126) {
+    out[offset + 1] = length;
+    return offset + 2;
+  }
+  if (length < 65536) {
+    out[offset + 1] = 126;
+    out[offset + 2] = length >>> 8;
+    out[offset + 3] = length & 0xff;
+    return offset + 4;
+  }
+  out[offset + 1] = 127;
+  out.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+  out.writeUInt32BE(length >>> 0, offset + 6);
+  return offset + 10;
+}
+
 function headerLength(length: number): number {
   return length < 126 ? 2 : length < 65536 ? 4 : 10;
 }
@@ -112,18 +131,17 @@ export class WsLink extends BufferedLink {
     let framed = bytes;
     for (const size of sizes) framed += headerLength(size);
     if (framed < 2048 * parts.length) {
-      // Small packets: headers and packets copied into one Buffer, one write.
+      // Small packets: headers and packets copied into one Buffer, one write. The hot path of a
+      // fan-out to WebSocket subscribers: no Buffer per header, TypedArray.set for the copies.
       const out = Buffer.allocUnsafe(framed);
       let offset = 0;
       let part = 0;
       for (const size of sizes) {
-        const header = frameHeader(size);
-        header.copy(out, offset);
-        offset += header.length;
+        offset = writeHeader(out, offset, size);
         let left = size;
         while (left > 0) {
           const chunk = parts[part++]!;
-          chunk.copy(out, offset);
+          out.set(chunk, offset);
           offset += chunk.length;
           left -= chunk.length;
         }
