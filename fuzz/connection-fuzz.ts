@@ -52,6 +52,7 @@ import type { Connection } from '../src/core/connection.js';
 import type { EnhancedAuthResult, Hooks } from '../src/core/hooks.js';
 import { NEVER_EXPIRES } from '../src/core/session.js';
 import { type MemoryBroker, type MemoryLink, memoryBroker } from '../test/helpers/memory-link.js';
+import { mutate } from './mutate.js';
 import { Gen, rng } from './random.js';
 
 export interface ConnFuzzOptions {
@@ -567,38 +568,6 @@ function sendStep(g: Gen, actor: number, specs: Spec[]): Step {
   if (g.chance(0.06)) step.mutate = g.int(2 ** 31);
   if (g.chance(0.3)) step.split = g.int(2 ** 31);
   return step;
-}
-
-function mutate(buf: Buffer, seed: number): Buffer {
-  const g = new Gen(seed);
-  const bytes = [...buf];
-  const rounds = 1 + g.int(4);
-  for (let m = 0; m < rounds; m++) {
-    const at = g.int(bytes.length + 1);
-    switch (g.int(7)) {
-      case 0: // flip a bit
-        if (at < bytes.length) bytes[at]! ^= 1 << g.int(8);
-        break;
-      case 1: // overwrite with an interesting byte
-        if (at < bytes.length) bytes[at] = g.pick([0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0x26, 0x0b]);
-        break;
-      case 2: // insert a random byte
-        bytes.splice(at, 0, g.int(256));
-        break;
-      case 3: // delete a run
-        bytes.splice(at, 1 + g.int(4));
-        break;
-      case 4: // truncate
-        bytes.length = Math.min(bytes.length, at);
-        break;
-      case 5: // duplicate a slice
-        bytes.splice(at, 0, ...bytes.slice(g.int(bytes.length), g.int(bytes.length + 1)));
-        break;
-      default: // a random remaining length
-        if (bytes.length > 1) bytes[1] = g.chance(0.5) ? g.int(128) : 0x80 | g.int(128);
-    }
-  }
-  return Buffer.from(bytes);
 }
 
 function splitPoints(length: number, seed: number): number[] {

@@ -72,6 +72,7 @@ import { Decoder, encode, type Packet, type ProtocolVersion, type QoS } from '..
 import { type Broker, createBroker } from '../src/server.js';
 import { type Case, makeCase } from './connection-fuzz.js';
 import { corpus } from './corpus.js';
+import { mutate } from './mutate.js';
 import { Gen } from './random.js';
 
 export interface SocketFuzzOptions {
@@ -176,46 +177,6 @@ function caseSeed(seed: number, index: number): number {
 }
 
 const CORPUS = corpus.map((c) => Buffer.from(c.hex, 'hex'));
-
-/** Byte mutations: those of the other fuzzers plus huge and slightly wrong remaining lengths. */
-function mutate(buf: Buffer, seed: number): Buffer {
-  const g = new Gen(seed);
-  const bytes = [...buf];
-  const rounds = 1 + g.int(4);
-  for (let m = 0; m < rounds; m++) {
-    const at = g.int(bytes.length + 1);
-    switch (g.int(9)) {
-      case 0: // flip a bit
-        if (at < bytes.length) bytes[at]! ^= 1 << g.int(8);
-        break;
-      case 1: // an interesting byte
-        if (at < bytes.length) bytes[at] = g.pick([0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0x26, 0x0b]);
-        break;
-      case 2: // insert a random byte
-        bytes.splice(at, 0, g.int(256));
-        break;
-      case 3: // delete a run
-        bytes.splice(at, 1 + g.int(4));
-        break;
-      case 4: // truncate
-        bytes.length = Math.min(bytes.length, at);
-        break;
-      case 5: // duplicate a slice
-        bytes.splice(at, 0, ...bytes.slice(g.int(bytes.length), g.int(bytes.length + 1)));
-        break;
-      case 6: // a random remaining length
-        if (bytes.length > 1) bytes[1] = g.chance(0.5) ? g.int(128) : 0x80 | g.int(128);
-        break;
-      case 7: // a huge remaining length claim: 268,435,455 bytes, or a five-byte (malformed) one
-        if (bytes.length > 1)
-          bytes.splice(1, 1, ...(g.chance(0.7) ? [0xff, 0xff, 0xff, 0x7f] : [0xff, 0xff, 0xff, 0xff, 0x01]));
-        break;
-      default: // a remaining length off by a little
-        if (bytes.length > 1) bytes[1] = (bytes[1]! + g.pick([-2, -1, 1, 2])) & 0x7f;
-    }
-  }
-  return Buffer.from(bytes);
-}
 
 function splitPoints(length: number, seed: number): number[] {
   const g = new Gen(seed);
@@ -802,7 +763,7 @@ class Conn {
     }
     let bytes: Buffer = Buffer.concat(parts);
     if (mutation !== undefined) {
-      bytes = mutate(bytes, mutation);
+      bytes = mutate(bytes, mutation, true);
       this.spoil();
     }
     this.ctx.note(
@@ -1108,7 +1069,7 @@ async function session(ctx: Ctx, heavy: boolean): Promise<void> {
         const split = step.split ?? (g.chance(heavy ? 0.5 : 0.2) ? g.seed() : undefined);
         await conn.sendSpecs(step.specs, mutation, split);
         if (heavy && g.chance(0.2))
-          await conn.sendSpoiled(mutate(g.pick(CORPUS), g.seed()), 'a mutated corpus packet');
+          await conn.sendSpoiled(mutate(g.pick(CORPUS), g.seed(), true), 'a mutated corpus packet');
         if (heavy && g.chance(0.04)) await conn.sendSpoiled(g.bytes(1 + g.int(64)), 'random bytes');
         break;
       }
