@@ -18,6 +18,20 @@ import { base64ToBytes, hexToBytes, type PayloadView } from '../lib/payload';
 import { useSession } from '../lib/session';
 import { PropertyList } from './Topics';
 
+/**
+ * A form's fields: kept in the component and mirrored to the console store on every change, so a
+ * half-filled form survives leaving the page and coming back.
+ */
+function useDraft<T>(initial: T | (() => T), keep: (next: T) => void): [T, (patch: Partial<T>) => void] {
+  const [draft, setDraft] = useState<T>(initial);
+  const update = (patch: Partial<T>) => {
+    const next = { ...draft, ...patch };
+    setDraft(next);
+    keep(next);
+  };
+  return [draft, update];
+}
+
 function validFilter(f: string): string | null {
   if (f === '') return 'Enter a topic filter';
   const levels = f.split('/');
@@ -79,7 +93,7 @@ function ConnectCard({ store }: { store: ConsoleStore }) {
     session.credentials?.mode === 'bearer'
       ? 'token'
       : session.credentials?.username || session.identity.user || '';
-  const [f, setF] = useState<ConnectSettings>(
+  const [f, update] = useDraft<ConnectSettings>(
     () =>
       store.connectDraft ?? {
         url: session.wsUrl,
@@ -92,12 +106,10 @@ function ConnectCard({ store }: { store: ConsoleStore }) {
         keepalive: 60,
         sessionExpiry: 0,
       },
+    (next) => {
+      store.connectDraft = next;
+    },
   );
-  const update = (patch: Partial<ConnectSettings>) => {
-    const next = { ...f, ...patch };
-    setF(next);
-    store.connectDraft = next;
-  };
   const busy = store.state !== 'disconnected';
   const submit = (e: Event) => {
     e.preventDefault();
@@ -265,13 +277,10 @@ function QosSelect({
 }
 
 function SubscribeCard({ store }: { store: ConsoleStore }) {
-  const [f, setF] = useState<SubscribeSettings>(store.subscribeDraft);
-  const [problem, setProblem] = useState<string | null>(null);
-  const update = (patch: Partial<SubscribeSettings>) => {
-    const next = { ...f, ...patch };
-    setF(next);
+  const [f, update] = useDraft<SubscribeSettings>(store.subscribeDraft, (next) => {
     store.subscribeDraft = next;
-  };
+  });
+  const [problem, setProblem] = useState<string | null>(null);
   const connected = store.state === 'connected';
   const v5 = (store.active?.protocolVersion ?? 5) === 5;
   const submit = (e: Event) => {
@@ -378,13 +387,10 @@ function SubscribeCard({ store }: { store: ConsoleStore }) {
 }
 
 function PublishCard({ store }: { store: ConsoleStore }) {
-  const [f, setF] = useState<PublishSettings>(store.publishDraft);
-  const [problem, setProblem] = useState<string | null>(null);
-  const update = (patch: Partial<PublishSettings>) => {
-    const next = { ...f, ...patch };
-    setF(next);
+  const [f, update] = useDraft<PublishSettings>(store.publishDraft, (next) => {
     store.publishDraft = next;
-  };
+  });
+  const [problem, setProblem] = useState<string | null>(null);
   const connected = store.state === 'connected';
   const v5 = (store.active?.protocolVersion ?? 5) === 5;
   const setUser = (i: number, patch: Partial<{ key: string; value: string }>) =>
