@@ -477,6 +477,14 @@ export class BrokerCore {
     will?: Will,
   ): void {
     if (this.config.sysInterval === 0 || this.closing !== undefined) return;
+    // Connection setup is a hot path of its own: no JSON for an event nobody subscribed to.
+    let listened = false;
+    const listen = () => {
+      listened = true;
+    };
+    this.subscriptions.match(CLIENT_EVENTS, listen);
+    this.sharedSubscriptions.match(CLIENT_EVENTS, listen);
+    if (!listened) return;
     const info = connection.link.info;
     const body: Record<string, unknown> = {
       event,
