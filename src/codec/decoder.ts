@@ -39,6 +39,12 @@ function fixedRemaining(type: number, version: ProtocolVersion): number {
 
 const ACK_TYPES = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
 
+/**
+ * One Reader for every decoder: a packet body is decoded in one synchronous call that resets it first
+ * and releases it after, so no two decoders ever use it at once (and an idle connection holds none).
+ */
+const reader = new Reader();
+
 export class Decoder {
   /** Version used for packets other than CONNECT; a decoded CONNECT sets it to its own level. */
   protocolVersion: ProtocolVersion = 4;
@@ -56,7 +62,6 @@ export class Decoder {
   private first = 0;
   private failure: unknown;
   private dead = false;
-  private readonly reader = new Reader();
 
   constructor(options: DecoderOptions) {
     this.maxPacketSize = options.maxPacketSize;
@@ -84,7 +89,7 @@ export class Decoder {
       this.chunks = [];
       this.ci = 0;
       this.held = 0;
-      this.reader.release();
+      reader.release();
       throw err;
     }
   }
@@ -200,7 +205,7 @@ export class Decoder {
   }
 
   private decodeBody(first: number, buf: Buffer, start: number, end: number): Packet {
-    const r = this.reader;
+    const r = reader;
     r.reset(buf, start, end);
     const type = first >> 4;
     const version = this.protocolVersion;

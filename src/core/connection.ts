@@ -40,7 +40,6 @@ const PINGRESP = Buffer.from([0xd0, 0x00]);
 export class Connection implements LinkHandler, SessionOutput {
   readonly link: Link;
   readonly broker: BrokerCore;
-  readonly log: Logger;
   readonly connectedAt = Date.now();
   state: ConnectionState = 'new';
   version: ProtocolVersion = 4;
@@ -71,7 +70,7 @@ export class Connection implements LinkHandler, SessionOutput {
   private closeReason = 'CONNECTION_LOST';
   /** maxPublishRate: tokens of a one-second bucket, refilled as time passes; negative is debt. */
   private publishTokens: number;
-  private publishRefilled = Date.now();
+  private publishRefilled = 0;
   private throttleTimer: NodeJS.Timeout | undefined;
   private readonly decoder;
   private lastActivity = Date.now();
@@ -81,10 +80,11 @@ export class Connection implements LinkHandler, SessionOutput {
   private holdTimer: NodeJS.Timeout | undefined;
   /** Congested longer than publisherHoldTimeout: no longer holds other publishers back. */
   private stalled = false;
-  /** Links whose congestion keeps this connection from being read. */
-  private readonly blockers = new Set<Connection>();
-  /** Connections not being read until this link drains. */
-  private readonly waiters = new Set<Connection>();
+  /** Links whose congestion keeps this connection from being read (created when first needed). */
+  private blockers: Set<Connection> | undefined;
+  /** Connections not being read until this link drains (created when first needed). */
+  private waiters: Set<Connection> | undefined;
+  private logger: Logger | undefined;
   /** Reasons the processing loop must not run: authentication pending, blockers. */
   private holds = 0;
   private processing = false;
@@ -94,7 +94,6 @@ export class Connection implements LinkHandler, SessionOutput {
   constructor(broker: BrokerCore, link: Link, maxPacketSize: number) {
     this.broker = broker;
     this.link = link;
-    this.log = broker.log.child({ remote: `${link.info.remoteAddress}:${link.info.remotePort}` });
     this.decoder = new Decoder({ maxPacketSize });
     this.maxIncomingPacket = maxPacketSize;
     this.inflightLimit = broker.config.maxInflight;
@@ -104,6 +103,22 @@ export class Connection implements LinkHandler, SessionOutput {
     }, broker.config.connectTimeout);
     this.connectTimer.unref();
     link.attach(this);
+  }
+
+  /**
+   * This connection's logger, naming the peer in every line. Made on first use: most connections
+   * never log, and an idle connection's memory is a benchmark target.
+   */
+  get log(): Logger {
+    this.logger ??= this.broker.log.child({
+      remote: `${this.link.info.remoteAddress}:${this.link.info.remotePort}`,
+    });
+    return this.logger;
+  }
+
+  /** A debug line, without making the logger when debug is off (it is, on a busy broker). */
+  debug(fields: object, message: string): void {
+    if (this.broker.log.isLevelEnabled('debug')) this.log.debug(fields, message);
   }
 
   // ---- input ----
@@ -191,7 +206,9 @@ export class Connection implements LinkHandler, SessionOutput {
   meterPublish(refusable: boolean): boolean {
     const rate = this.broker.config.maxPublishRate;
     const now = Date.now();
-    this.publishTokens = Math.min(rate, this.publishTokens + ((now - this.publishRefilled) * rate) / 1000);
+    // The bucket starts full at the first PUBLISH (publishRefilled 0).
+    const elapsed = this.publishRefilled === 0 ? 1000 : now - this.publishRefilled;
+    this.publishTokens = Math.min(rate, this.publishTokens + (elapsed * rate) / 1000);
     this.publishRefilled = now;
     if (refusable && this.publishTokens < 1) {
       this.broker.stats.publishRateRefused++;
@@ -306,7 +323,7 @@ export class Connection implements LinkHandler, SessionOutput {
     if (this.state !== 'closed') {
       const wasConnected = this.state === 'connected';
       this.state = 'closed';
-      this.log.debug({ clientId: this.clientId || undefined }, 'connection lost');
+      this.debug({ clientId: this.clientId || undefined }, 'connection lost');
       this.cleanup(wasConnected ? this.will : undefined);
     }
     this.broker.connectionClosed(this);
@@ -321,8 +338,10 @@ export class Connection implements LinkHandler, SessionOutput {
     clearTimeout(this.expiryTimer);
     clearTimeout(this.throttleTimer);
     this.releaseWaiters(false);
-    for (const blocker of this.blockers) blocker.waiters.delete(this);
-    this.blockers.clear();
+    if (this.blockers !== undefined) {
+      for (const blocker of this.blockers) blocker.waiters?.delete(this);
+      this.blockers.clear();
+    }
     const session = this.session;
     this.session = null;
     if (session !== null && session.output === this) {
@@ -414,10 +433,14 @@ export class Connection implements LinkHandler, SessionOutput {
    */
   private congested(): void {
     const source = this.broker.routingFrom ?? this;
-    if (source.state !== 'closed' && !this.waiters.has(source) && (source === this || !this.stalled)) {
-      this.waiters.add(source);
-      source.blockers.add(this);
-      if (source.blockers.size === 1) source.hold();
+    this.waiters ??= new Set();
+    const waiters = this.waiters;
+    if (source.state !== 'closed' && !waiters.has(source) && (source === this || !this.stalled)) {
+      waiters.add(source);
+      source.blockers ??= new Set();
+      const blockers = source.blockers;
+      blockers.add(this);
+      if (blockers.size === 1) source.hold();
     }
     const config = this.broker.config;
     if (this.holdTimer === undefined && !this.stalled) {
@@ -449,11 +472,14 @@ export class Connection implements LinkHandler, SessionOutput {
 
   /** Lets the held-back connections read again (all of them, or all but this one itself). */
   private releaseWaiters(othersOnly: boolean): void {
-    for (const waiter of this.waiters) {
+    const waiters = this.waiters;
+    if (waiters === undefined) return;
+    for (const waiter of waiters) {
       if (othersOnly && waiter === this) continue;
-      this.waiters.delete(waiter);
-      waiter.blockers.delete(this);
-      if (waiter.blockers.size === 0) waiter.release();
+      waiters.delete(waiter);
+      const blockers = waiter.blockers!;
+      blockers.delete(this);
+      if (blockers.size === 0) waiter.release();
     }
   }
 }

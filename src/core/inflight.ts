@@ -16,43 +16,49 @@ export interface Outgoing {
   state: 'publish' | 'pubrel';
 }
 
+const NONE: ReadonlyMap<number, Outgoing> = new Map();
+
 export class Inflight {
-  private readonly entries = new Map<number, Outgoing>();
+  /** Made on first use: most connections of a dashboard or a sensor fleet never get a QoS 1/2 message. */
+  private entries: Map<number, Outgoing> | undefined;
   private nextId = 1;
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** Takes a free packet identifier and records the delivery under it. */
   add(delivery: Delivery): Outgoing {
+    this.entries ??= new Map();
+    const entries = this.entries;
     let id = this.nextId;
-    while (this.entries.has(id)) id = id === 65535 ? 1 : id + 1;
+    while (entries.has(id)) id = id === 65535 ? 1 : id + 1;
     this.nextId = id === 65535 ? 1 : id + 1;
     const entry: Outgoing = { packetId: id, delivery, state: 'publish' };
-    this.entries.set(id, entry);
+    entries.set(id, entry);
     return entry;
   }
 
   /** Puts back an entry restored from the store, with its packet id and state. */
   restore(packetId: number, delivery: Delivery, state: Outgoing['state']): void {
+    this.entries ??= new Map();
     this.entries.set(packetId, { packetId, delivery, state });
     if (packetId >= this.nextId) this.nextId = packetId === 65535 ? 1 : packetId + 1;
   }
 
   get(packetId: number): Outgoing | undefined {
-    return this.entries.get(packetId);
+    return this.entries?.get(packetId);
   }
 
   delete(packetId: number): boolean {
-    return this.entries.delete(packetId);
+    return this.entries?.delete(packetId) ?? false;
   }
 
   values(): IterableIterator<Outgoing> {
-    return this.entries.values();
+    return (this.entries ?? NONE).values() as IterableIterator<Outgoing>;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.entries?.clear();
   }
 }

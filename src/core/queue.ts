@@ -66,13 +66,12 @@ export class DeliveryQueue {
   /** Deliveries refused or evicted because the queue was full, since the session began. */
   dropped = 0;
 
-  /** Told of each delivery evicted to make room (so the store forgets it too). */
-  onEvict: ((delivery: Delivery) => void) | undefined;
-
+  /** `owner` is told of each delivery evicted to make room (so the store forgets it too). */
   constructor(
     private readonly maxMessages: number,
     private readonly maxBytes: number,
     private readonly budget: QueueBudget = new QueueBudget(0),
+    private readonly owner?: { evicted(delivery: Delivery): void },
   ) {}
 
   private count(bytes: number): void {
@@ -155,7 +154,7 @@ export class DeliveryQueue {
         this.items.splice(i, 1);
         this.count(-deliverySize(delivery));
         this.dropped++;
-        this.onEvict?.(delivery);
+        this.owner?.evicted(delivery);
         return true;
       }
     }

@@ -97,7 +97,7 @@ export function restore(broker: BrokerCore, state: LoadedState): void {
   }
 
   for (const { clientId, packetId } of state.incoming)
-    broker.sessions.get(clientId)?.awaitingRelease.add(packetId);
+    broker.sessions.get(clientId)?.restoreAwaitingRelease(packetId);
 
   for (const stored of state.sessions) {
     const session = broker.sessions.get(stored.clientId);

@@ -69,8 +69,8 @@ export class Session {
   readonly subscriptions = new Map<string, SessionSubscription>();
   readonly inflight = new Inflight();
   readonly queue: DeliveryQueue;
-  /** Incoming QoS 2 packet ids whose PUBLISH was received and whose PUBREL was not yet. */
-  readonly awaitingRelease = new Set<number>();
+  /** Incoming QoS 2 packet ids whose PUBLISH was received and whose PUBREL was not yet (made on first use). */
+  private awaitingRelease: Set<number> | undefined;
   output: SessionOutput | null = null;
   expiryTimer: Deadline | undefined;
   /** A will waiting out its Will Delay Interval after the connection went [MQTT-3.1.3-9]. */
@@ -99,8 +99,7 @@ export class Session {
   ) {
     this.clientId = clientId;
     this.expiryInterval = expiryInterval;
-    this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes, limits.budget);
-    this.queue.onEvict = (delivery) => this.forget(delivery);
+    this.queue = new DeliveryQueue(limits.maxQueuedMessages, limits.maxQueuedBytes, limits.budget, this);
   }
 
   /** Whether this session's state goes to the store: it outlives its connection, and there is one. */
@@ -136,6 +135,11 @@ export class Session {
   }
 
   /** Removes a delivery from the store (done, dropped, expired, or given to another member). */
+  /** The queue evicted a delivery to make room (DeliveryQueue's owner): the store forgets it too. */
+  evicted(delivery: Delivery): void {
+    this.forget(delivery);
+  }
+
   private forget(delivery: Delivery): void {
     if (delivery.seq !== undefined && this.journal !== undefined) {
       this.journal.removeDelivery(delivery, this.clientId, delivery.seq);
@@ -148,15 +152,32 @@ export class Session {
     if (seq >= this.nextSeq) this.nextSeq = seq + 1;
   }
 
+  /** Whether an incoming QoS 2 PUBLISH with this id awaits its PUBREL (a resent one is a duplicate). */
+  awaitsRelease(packetId: number): boolean {
+    return this.awaitingRelease?.has(packetId) ?? false;
+  }
+
+  /** How many incoming QoS 2 PUBLISHes await their PUBREL. */
+  get awaitingReleaseCount(): number {
+    return this.awaitingRelease?.size ?? 0;
+  }
+
   /** An incoming QoS 2 PUBLISH whose PUBREL is awaited [MQTT-4.3.3-2]. */
   awaitRelease(packetId: number): void {
+    this.awaitingRelease ??= new Set();
     this.awaitingRelease.add(packetId);
     if (this.persistent) this.journal!.add({ type: 'incoming', clientId: this.clientId, packetId });
   }
 
+  /** An incoming QoS 2 packet id restored from the store, still awaiting its PUBREL. */
+  restoreAwaitingRelease(packetId: number): void {
+    this.awaitingRelease ??= new Set();
+    this.awaitingRelease.add(packetId);
+  }
+
   /** PUBREL arrived: the packet id is free again; false when it was not awaited. */
   release(packetId: number): boolean {
-    if (!this.awaitingRelease.delete(packetId)) return false;
+    if (this.awaitingRelease?.delete(packetId) !== true) return false;
     if (this.stored) this.journal?.add({ type: 'incoming-delete', clientId: this.clientId, packetId });
     return true;
   }
@@ -320,7 +341,7 @@ export class Session {
     this.subscriptions.clear();
     this.inflight.clear();
     this.queue.clear();
-    this.awaitingRelease.clear();
+    this.awaitingRelease = undefined;
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
   }

@@ -126,6 +126,9 @@ export abstract class BufferedLink implements Link, Flushable {
   }
 }
 
+/** An 'error' listener that does nothing ('close' follows and reports it), shared so no socket holds a closure. */
+export function ignore(): void {}
+
 /** Small chunks (on average below this) are joined into one Buffer; larger ones go corked. */
 const JOIN_CHUNK = 2048;
 

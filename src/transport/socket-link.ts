@@ -1,7 +1,23 @@
 /** A Link over a Node stream socket: net.Socket (tcp) or tls.TLSSocket (tls). */
 import type { Socket } from 'node:net';
 import type { LinkInfo } from '../core/link.js';
-import { BufferedLink, writeGathered } from './buffered-link.js';
+import { BufferedLink, ignore, writeGathered } from './buffered-link.js';
+
+/** The link a socket feeds: the listeners below are shared by every socket, not closures per socket. */
+const LINK = Symbol('midge.link');
+type LinkedSocket = Socket & { [LINK]: SocketLink };
+
+function onSocketData(this: LinkedSocket, chunk: Buffer): void {
+  this[LINK].received(chunk);
+}
+
+function onSocketDrain(this: LinkedSocket): void {
+  this[LINK].socketDrained();
+}
+
+function onSocketClose(this: LinkedSocket): void {
+  this[LINK].socketClosed();
+}
 
 export class SocketLink extends BufferedLink {
   private readonly socket: Socket;
@@ -12,16 +28,28 @@ export class SocketLink extends BufferedLink {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.pause();
-    socket.on('data', (chunk: Buffer) => this.handler?.onData(chunk));
-    socket.on('drain', () => this.drained());
-    socket.on('error', () => {
-      // 'close' follows; the cause is reported there.
-    });
-    socket.on('close', () => this.closedByTransport());
+    (socket as LinkedSocket)[LINK] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    // 'close' follows an error; the cause is reported there.
+    socket.on('error', ignore);
+    socket.on('close', onSocketClose);
     if (head !== undefined && head.length > 0) this.head = head;
   }
 
   private head: Buffer | undefined;
+
+  received(chunk: Buffer): void {
+    this.handler?.onData(chunk);
+  }
+
+  socketDrained(): void {
+    this.drained();
+  }
+
+  socketClosed(): void {
+    this.closedByTransport();
+  }
 
   protected start(): void {
     const head = this.head;

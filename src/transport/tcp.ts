@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
+import { ignore } from './buffered-link.js';
 import { readProxyHeader } from './proxy-protocol.js';
 import { ServerListener } from './server-listener.js';
 import { SocketLink } from './socket-link.js';
@@ -25,7 +26,7 @@ export function withClientAddress(
     next(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0, undefined);
     return;
   }
-  socket.on('error', () => {});
+  socket.on('error', ignore);
   readProxyHeader(socket, PROXY_HEADER_TIMEOUT).then(
     ({ header, rest }) => {
       if (header.command === 'proxy' && header.sourceAddress !== undefined) {
@@ -76,7 +77,7 @@ export class TlsListener extends ServerListener {
       );
     });
     // A failed handshake concerns that one client only.
-    this.server.on('tlsClientError', () => {});
+    this.server.on('tlsClientError', ignore);
   }
 
   reload(): void {

@@ -15,6 +15,7 @@ import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { type ServerOptions, WebSocketServer } from 'ws';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
+import { ignore } from './buffered-link.js';
 import { clientAddress } from './forwarded.js';
 import { ServerListener } from './server-listener.js';
 import { withClientAddress } from './tcp.js';
@@ -155,7 +156,7 @@ export class WsListener extends ServerListener {
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(request, socket as Socket, head, accept),
     );
-    http.on('tlsClientError', () => {});
+    http.on('tlsClientError', ignore);
     http.on('clientError', (_error: Error, socket: Duplex) => reject(socket, 400, 'Bad Request'));
     // closeTimeout is in ws 8 but not in its type definitions.
     this.wss = new WebSocketServer({
@@ -181,7 +182,7 @@ export class WsListener extends ServerListener {
     head: Buffer,
     accept: (link: Link) => void,
   ): void {
-    socket.on('error', () => {});
+    socket.on('error', ignore);
     let path: string;
     try {
       path = new URL(request.url ?? '/', 'http://midge').pathname;

@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { LinkInfo } from '../core/link.js';
-import { BufferedLink, writeGathered } from './buffered-link.js';
+import { BufferedLink, ignore, writeGathered } from './buffered-link.js';
 
 export interface WsLinkOptions {
   packetsPerFrame: 'one' | 'many';
@@ -83,6 +83,22 @@ function headerLength(length: number): number {
   return length < 126 ? 2 : length < 65536 ? 4 : 10;
 }
 
+/** The link a WebSocket (and its socket) feeds: shared listeners, no closures per connection. */
+const LINK = Symbol('midge.link');
+type Linked<T> = T & { [LINK]: WsLink };
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as Linked<WebSocket>)[LINK].received(data, isBinary);
+}
+
+function onWsClose(this: WebSocket): void {
+  (this as Linked<WebSocket>)[LINK].wsClosed();
+}
+
+function onSocketDrain(this: Linked<Socket>): void {
+  this[LINK].socketDrained();
+}
+
 export class WsLink extends BufferedLink {
   constructor(
     private readonly ws: WebSocket,
@@ -92,19 +108,29 @@ export class WsLink extends BufferedLink {
   ) {
     super(info);
     ws.pause();
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        // MQTT over WebSocket is binary frames only (MQTT 5.0 §6.0).
-        ws.close(1003, 'MQTT needs binary frames');
-        return;
-      }
-      this.handler?.onData(data);
-    });
-    ws.on('close', () => this.closedByTransport());
-    ws.on('error', () => {
-      // 'close' follows.
-    });
-    socket.on('drain', () => this.drained());
+    (ws as Linked<WebSocket>)[LINK] = this;
+    (socket as Linked<Socket>)[LINK] = this;
+    ws.on('message', onMessage);
+    ws.on('close', onWsClose);
+    ws.on('error', ignore); // 'close' follows
+    socket.on('drain', onSocketDrain);
+  }
+
+  received(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      // MQTT over WebSocket is binary frames only (MQTT 5.0 §6.0).
+      this.ws.close(1003, 'MQTT needs binary frames');
+      return;
+    }
+    this.handler?.onData(data);
+  }
+
+  wsClosed(): void {
+    this.closedByTransport();
+  }
+
+  socketDrained(): void {
+    this.drained();
   }
 
   protected start(): void {

@@ -218,7 +218,7 @@ export function accept(
   connection.send({ type: 'connack', sessionPresent: present, reasonCode: 0, properties });
   connection.established(session, keepAlive);
   connection.credentialsExpire(as?.expiresAt);
-  connection.log.debug({ clientId, version: packet.protocolVersion, present, expiry }, 'client connected');
+  connection.debug({ clientId, version: packet.protocolVersion, present, expiry }, 'client connected');
   broker.clientEvent('connected', connection);
   session.attach(connection);
 }

@@ -28,12 +28,12 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   const qos = packet.qos;
   const v5 = connection.version === 5;
   // A QoS 2 PUBLISH whose id awaits PUBREL was taken already: it is only acknowledged again.
-  const duplicate = qos === 2 && connection.session!.awaitingRelease.has(packetId);
+  const duplicate = qos === 2 && connection.session!.awaitsRelease(packetId);
   if (!duplicate && !admitted(connection, packet, topic, v5)) return;
   // [MQTT-3.3.2-4] the receiver may check a payload that claims to be UTF-8; midge does, and
   // refuses it with 0x99 rather than pass on what the subscribers were promised is text.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
-    connection.log.debug(
+    connection.debug(
       { clientId: connection.clientId, topic },
       'payload is not the UTF-8 it claims to be',
     );
@@ -62,10 +62,9 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       return;
     case 2: {
       const session = connection.session!;
-      const pending = session.awaitingRelease;
       // [MQTT-4.3.3-2] a PUBLISH with an id awaiting PUBREL is a duplicate: acknowledge, do not route.
-      if (!pending.has(packetId)) {
-        if (pending.size >= broker.config.receiveMaximum && connection.version === 5) {
+      if (!session.awaitsRelease(packetId)) {
+        if (session.awaitingReleaseCount >= broker.config.receiveMaximum && connection.version === 5) {
           // [MQTT-3.3.4-8] more unacknowledged QoS 2 than the Receive Maximum the broker announced.
           connection.fail('receive maximum exceeded', 'RECEIVE_MAXIMUM_EXCEEDED');
           return;
@@ -103,7 +102,7 @@ function admitted(connection: Connection, packet: PublishPacket, topic: string, 
   const permissions = connection.permissions;
   if (permissions !== undefined && !permissions.canPublish(topic)) {
     broker.stats.publishDenied++;
-    connection.log.debug({ clientId: connection.clientId, topic }, 'publish not authorized');
+    connection.debug({ clientId: connection.clientId, topic }, 'publish not authorized');
     // MQTT 5 is told (0x87); a 3.1.1 client has no code for it: acknowledged, and dropped.
     answer(connection, packet, v5 ? ReasonCode.NotAuthorized : ReasonCode.Success);
     return false;

@@ -32,7 +32,7 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
     let verdict: 'allow' | 'deny' | 'filter' = 'allow';
     const problem = validateTopicFilter(filter, broker.topicLimits);
     if (problem !== null) {
-      connection.log.debug({ filter, problem }, 'subscription refused');
+      connection.debug({ filter, problem }, 'subscription refused');
       refusal = ReasonCode.TopicFilterInvalid;
     } else if (shared && !config.sharedSubscriptions) {
       refusal = ReasonCode.SharedSubscriptionsNotSupported;
@@ -41,14 +41,14 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
       !session.subscriptions.has(filter)
     ) {
       // A subscription storm must not grow the broker without bound.
-      connection.log.debug({ filter }, 'subscription refused: maxSubscriptionsPerClient');
+      connection.debug({ filter }, 'subscription refused: maxSubscriptionsPerClient');
       refusal = ReasonCode.QuotaExceeded;
     } else if (permissions !== undefined) {
       verdict = subscribeVerdict(permissions, filter);
       if (verdict === 'deny') {
         broker.stats.subscribeDenied++;
         // debug: a client may send any number of filters; $SYS/broker/acl/denied/subscribe counts them.
-        connection.log.debug({ clientId: connection.clientId, filter }, 'subscription not authorized');
+        connection.debug({ clientId: connection.clientId, filter }, 'subscription not authorized');
         refusal = ReasonCode.NotAuthorized;
       }
     }
