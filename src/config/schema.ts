@@ -139,6 +139,11 @@ export interface BrokerConfig {
    * after that the subscriber counts as stalled and its messages follow its queue limits instead.
    */
   publisherHoldTimeout: number;
+  /**
+   * The same, for a publisher whose message also goes to other subscribers (they wait while it is
+   * held): short, so one stalled subscriber barely delays the others. At most publisherHoldTimeout.
+   */
+  fanoutHoldTimeout: number;
   /** The broker's MQTT 5 receive maximum: unacknowledged QoS 2 messages one client may send. */
   receiveMaximum: number;
   /** MQTT 5 topic aliases a client may use per connection; also caps the aliases midge assigns. */
@@ -198,6 +203,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   queueQos0: false,
   drainTimeout: 30_000,
   publisherHoldTimeout: 1_000,
+  fanoutHoldTimeout: 50,
   receiveMaximum: 65535,
   topicAliasMaximum: 256,
   maxSessionExpiryInterval: 0xffffffff,

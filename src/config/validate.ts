@@ -53,6 +53,7 @@ const INTEGER_KEYS: Record<string, IntRule> = {
   maxQueuedBytes: { min: 0, max: 2 ** 40 },
   drainTimeout: { min: 100, max: 3_600_000 },
   publisherHoldTimeout: { min: 0, max: 3_600_000 },
+  fanoutHoldTimeout: { min: 0, max: 3_600_000 },
   receiveMaximum: { min: 1, max: 65535 },
   topicAliasMaximum: { min: 0, max: 65535 },
   maxSessionExpiryInterval: { min: 0, max: 0xffffffff },

@@ -84,6 +84,8 @@ export class BrokerCore {
   readonly retained = new TopicTree<Message>();
   /** The connection whose PUBLISH is being routed (flow control holds it back if a target is full). */
   routingFrom: Connection | null = null;
+  /** How many subscribers the message being routed goes to (flow control: holding its publisher holds them all). */
+  routeTargets = 0;
   readonly sessionLimits: SessionLimits;
   readonly admission: AdmissionControl;
   /** Bytes queued for all sessions together, against maxQueuedBytesTotal. */
@@ -405,6 +407,7 @@ export class BrokerCore {
     this.subscriptions.match(message.topic, this.onMatch);
     const stats = this.stats;
     const qos = message.qos;
+    this.routeTargets = matched.length;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i]!;
       // [MQTT-3.8.4-6] delivered at the lower of the published and the granted QoS.
@@ -413,13 +416,15 @@ export class BrokerCore {
       }
       session.matchIds = undefined;
     }
+    const direct = matched.length;
     matched.length = 0;
-    if (this.sharedGroups.size > 0) this.routeShared(message);
+    if (this.sharedGroups.size > 0) this.routeShared(message, direct);
   }
 
-  private routeShared(message: Message): void {
+  private routeShared(message: Message, direct: number): void {
     const groups = this.matchedGroups;
     this.sharedSubscriptions.match(message.topic, this.onSharedMatch);
+    this.routeTargets = direct + groups.length;
     const strategy = this.config.sharedSubscriptionStrategy;
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i]!;

@@ -78,8 +78,10 @@ export class Connection implements LinkHandler, SessionOutput {
   private connectTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
-  /** Congested longer than publisherHoldTimeout: no longer holds other publishers back. */
+  /** Congested longer than its hold timeout: no longer holds other publishers back. */
   private stalled = false;
+  /** The running hold timer is the short one (fanoutHoldTimeout). */
+  private holdIsFanout = false;
   /** Links whose congestion keeps this connection from being read (created when first needed). */
   private blockers: Set<Connection> | undefined;
   /** Connections not being read until this link drains (created when first needed). */
@@ -427,12 +429,16 @@ export class Connection implements LinkHandler, SessionOutput {
   // ---- flow control ----
 
   /**
-   * This link is over its high-water mark: hold back whoever is feeding it — other publishers for at
-   * most publisherHoldTimeout, after which this client counts as stalled and its messages are queued
-   * or dropped by its own limits instead, so one stalled subscriber cannot stall the rest.
+   * This link is over its high-water mark: hold back whoever is feeding it, until it drains — but not
+   * for long. A publisher whose message goes to this client only is held at most publisherHoldTimeout
+   * (backpressure: a flood waits instead of being read only to be dropped); one whose message also goes
+   * to other subscribers at most fanoutHoldTimeout, since they wait too. After that this client counts
+   * as stalled: it holds nobody back, and its messages are queued or dropped by its own limits, so one
+   * stalled subscriber cannot stall the rest.
    */
   private congested(): void {
-    const source = this.broker.routingFrom ?? this;
+    const broker = this.broker;
+    const source = broker.routingFrom ?? this;
     this.waiters ??= new Set();
     const waiters = this.waiters;
     if (source.state !== 'closed' && !waiters.has(source) && (source === this || !this.stalled)) {
@@ -442,15 +448,26 @@ export class Connection implements LinkHandler, SessionOutput {
       blockers.add(this);
       if (blockers.size === 1) source.hold();
     }
-    const config = this.broker.config;
-    if (this.holdTimer === undefined && !this.stalled) {
-      this.holdTimer = setTimeout(() => {
-        this.holdTimer = undefined;
-        if (!this.link.congested) return;
-        this.stalled = true;
-        this.releaseWaiters(true);
-      }, config.publisherHoldTimeout);
-      this.holdTimer.unref();
+    const config = broker.config;
+    if (!this.stalled) {
+      const fanout = source !== this && broker.routeTargets > 1;
+      // A fan-out hold shortens a hold already running for a single-target publisher.
+      if (this.holdTimer === undefined || (fanout && !this.holdIsFanout)) {
+        clearTimeout(this.holdTimer);
+        this.holdIsFanout = fanout;
+        this.holdTimer = setTimeout(
+          () => {
+            this.holdTimer = undefined;
+            if (!this.link.congested) return;
+            this.stalled = true;
+            this.releaseWaiters(true);
+          },
+          fanout
+            ? Math.min(config.fanoutHoldTimeout, config.publisherHoldTimeout)
+            : config.publisherHoldTimeout,
+        );
+        this.holdTimer.unref();
+      }
     }
     if (this.drainTimer === undefined) {
       this.drainTimer = setTimeout(() => {

@@ -109,4 +109,44 @@ describe('backpressure', () => {
     assert.notEqual(b.broker.core.sessions.get('hold-stalled')?.output ?? null, null);
     assert.ok(b.broker.core.stats.messagesDropped > 0, 'QoS 0 messages to the stalled client were dropped');
   });
+
+  test('a publisher whose messages also reach others is held at most fanoutHoldTimeout, however long publisherHoldTimeout', async (t) => {
+    const b = await scope.broker({
+      drainTimeout: 120_000,
+      publisherHoldTimeout: 60_000,
+      fanoutHoldTimeout: 100,
+      maxQueuedBytes: 1024 * 1024,
+    });
+    const healthy = await scope.connect(b.url, { clientId: 'fan-healthy' });
+    await healthy.subscribeAsync('fan/flood', { qos: 0 });
+    let received = 0;
+    let longestGap = 0;
+    let last = 0;
+    healthy.on('message', () => {
+      const now = Date.now();
+      if (received > 0) longestGap = Math.max(longestGap, now - last);
+      last = now;
+      received++;
+    });
+    const { raw: stalled } = await scope.rawConnect(b.port, { clientId: 'fan-stalled' });
+    stalled.send(subscribe(1, [['fan/flood', 0]]));
+    await stalled.expectBytes(suback(1, [0]), 'SUBACK');
+    stalled.socket.pause();
+
+    const pub = await scope.connect(b.url, { clientId: 'fan-pub' });
+    const payload = Buffer.alloc(PAYLOAD_BYTES, 0x5a);
+    // 16 MiB at QoS 1, each publish awaited: a 60 s hold would time the first held one out.
+    for (let i = 0; i < 256; i++) {
+      await withTimeout(
+        pub.publishAsync('fan/flood', payload, { qos: 1 }),
+        5000,
+        `publish ${i} was held back`,
+      );
+    }
+    await pub.publishAsync('fan/flood', 'marker', { qos: 1 });
+    const { match } = await messagesUntil(healthy, (m) => m.payload.length < PAYLOAD_BYTES, 20_000);
+    assert.equal(match.payload.toString(), 'marker');
+    assert.ok(received >= 257, `the healthy subscriber got ${received} of 257`);
+    t.diagnostic(`longest gap seen by the healthy subscriber: ${longestGap} ms`);
+  });
 });
