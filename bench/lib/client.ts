@@ -4,6 +4,8 @@
 // With `qos1`, it also plays the QoS 1 roles: as a subscriber it answers every PUBLISH with a PUBACK
 // (all the PUBACKs of one read chunk in one write); as a publisher it keeps a bounded window of
 // unacknowledged QoS 1 PUBLISHes, refilled from a pre-built buffer as PUBACKs arrive.
+// For the overload scenarios it can also be paced from outside (`writeBatch`, `onRead`), report how long
+// its flood waited for 'drain', and stop reading while keeping the connection open (`pauseReading`).
 // Over `ws` the same client speaks MQTT over WebSocket by hand (lib/ws-frames.ts): HTTP upgrade with
 // `Sec-WebSocket-Protocol: mqtt`, every write one masked binary frame (a flood batch is framed and
 // masked once, up front), the server's frames unwrapped before the MQTT walker.
@@ -101,6 +103,8 @@ export class BenchClient {
   closedByPeer = false;
   closedAt = 0;
   closeReason = '';
+  /** Called after each read chunk has been walked (the overload scenarios' pacing and gap watch). */
+  onRead: (() => void) | null = null;
 
   private flooding = false;
   private stoppedByUs = false;
@@ -119,6 +123,9 @@ export class BenchClient {
   private timedNextId = 1;
   /** Latency scenario: timed PUBLISHes not sent because their id was still unacknowledged. */
   blocked = 0;
+  /** Flood: when the pending write began waiting for 'drain' (-1: writable), and the longest wait. */
+  private waitingSince = -1;
+  private longestWait = 0;
 
   constructor(
     target: Target,
@@ -167,6 +174,7 @@ export class BenchClient {
             if (this.ws !== null) this.ws.feed(buf, 0, nread);
             else this.walker.feed(buf, 0, nread);
             if (this.qos1) this.afterRead();
+            if (this.onRead !== null) this.onRead();
           } catch (err) {
             this.socket.destroy(err as Error);
             return false;
@@ -216,24 +224,63 @@ export class BenchClient {
   /**
    * Writes `batch` over and over, as fast as the broker takes it: stops as soon as write() returns
    * false and resumes on 'drain', so at most one batch waits in Node's buffer. After a few writes in a
-   * row the pump yields (setImmediate) so other publishers and the readers get their turn.
+   * row the pump yields (setImmediate) so other publishers and the readers get their turn. Each wait
+   * for 'drain' is timed (takeLongestWait).
    */
   startFlood(packets: Buffer, messagesPerBatch: number): void {
-    const batch = this.ws !== null ? wsFrame(packets) : packets; // framed and masked once
+    const batch = this.framed(packets); // framed and masked once
     this.flooding = true;
     const pump = (): void => {
       let writes = 0;
       while (this.flooding && !this.closed) {
         this.published += messagesPerBatch;
-        if (!this.socket.write(batch)) return; // resumed by 'drain'
+        if (!this.socket.write(batch)) {
+          this.waitingSince = performance.now();
+          return; // resumed by 'drain'
+        }
         if (++writes === 4) {
           setImmediate(pump);
           return;
         }
       }
     };
-    this.socket.on('drain', pump);
+    this.socket.on('drain', () => {
+      const waited = performance.now() - this.waitingSince;
+      if (waited > this.longestWait) this.longestWait = waited;
+      this.waitingSince = -1;
+      pump();
+    });
     pump();
+  }
+
+  /**
+   * Flood: the longest time a write waited for 'drain' (the socket not writable) since the last call,
+   * a wait still under way counting up to `now`; then starts afresh from `now`.
+   */
+  takeLongestWait(now: number): { ms: number; ongoing: boolean } {
+    const current = this.waitingSince >= 0 ? now - this.waitingSince : 0;
+    const ongoing = current > 0 && current >= this.longestWait;
+    const ms = Math.max(current, this.longestWait);
+    this.longestWait = 0;
+    if (this.waitingSince >= 0) this.waitingSince = now;
+    return { ms, ongoing };
+  }
+
+  /** MQTT bytes as they go on the wire: unchanged over TCP, one masked binary frame over WebSocket. */
+  framed(packets: Buffer): Buffer {
+    return this.ws !== null ? wsFrame(packets) : packets;
+  }
+
+  /** Paced QoS 0: one write of a batch from framed() holding `messages` PUBLISHes; no backpressure. */
+  writeBatch(batch: Buffer, messages: number): void {
+    if (this.closed) return;
+    this.published += messages;
+    this.socket.write(batch);
+  }
+
+  /** Stops reading the socket (the kernel buffers fill, the broker sees a subscriber that stalled). */
+  pauseReading(): void {
+    this.socket.pause();
   }
 
   /**
@@ -266,7 +313,7 @@ export class BenchClient {
 
   /** MQTT bytes out: as they are over TCP, as one masked binary frame over WebSocket. */
   send(packets: Buffer): boolean {
-    return this.socket.write(this.ws !== null ? wsFrame(packets) : packets);
+    return this.socket.write(this.framed(packets));
   }
 
   /**

@@ -6,14 +6,17 @@
 
 // The latency scenario sends QoS 1 PUBLISHes at a fixed rate with a timestamp in the payload; the
 // connections scenario opens many clients (CONNECT + SUBSCRIBE each) and holds them idle.
+// The overload scenarios (lib/overload.ts): the paced fan-in keeps the QoS 0 load within what is
+// delivered; the stalled-subscriber flood stops one subscriber's reading half way through the window.
 
 import { BenchClient, type Transport, withTimeout } from './client.js';
 import { benchPayload, publishPacket, publishQos1Packets, repeatPacket } from './mqtt-bytes.js';
+import { type HalfFigures, PacedLoad, StallWatch } from './overload.js';
 
 /** Lines the child prints for the parent start with this, followed by one JSON object. */
 export const LINE_PREFIX = '@@bench ';
 
-export type GeneratorMode = 'flood' | 'window' | 'latency' | 'connections';
+export type GeneratorMode = 'flood' | 'paced' | 'stall' | 'window' | 'latency' | 'connections';
 
 export interface GeneratorConfig {
   host: string;
@@ -22,7 +25,12 @@ export interface GeneratorConfig {
   transport: Transport;
   /** WebSocket endpoint path. */
   wsPath: string;
-  /** flood: QoS 0 as fast as taken; window: QoS 1 closed loop; latency: QoS 1 at `rate`; connections. */
+  /**
+   * flood: QoS 0 as fast as taken; paced: QoS 0 within what is delivered (overload.ts PacedLoad);
+   * stall: a flood where the last subscriber of the first publisher's topic stops reading half way
+   * through the window (overload.ts StallWatch); window: QoS 1 closed loop; latency: QoS 1 at `rate`;
+   * connections.
+   */
   mode: GeneratorMode;
   /** latency: total PUBLISHes per second across the publishers. */
   rate: number;
@@ -68,7 +76,7 @@ export interface GeneratorResult {
   /** CPU used by this process during the window, in % of one core (user + system). */
   cpuPercent: number;
   saturated: boolean;
-  /** Delivered msg/s in each sample interval of the window. */
+  /** Delivered msg/s in each sample interval of the window (stall: the healthy subscribers only). */
   samples: number[];
   /** Connections the broker closed or reset before we did. */
   closedByBroker: number;
@@ -86,6 +94,10 @@ export interface GeneratorResult {
   blocked?: number;
   /** connections: clients opened (CONNACK + SUBACK each), in how long, and the rate. */
   connections?: { count: number; ms: number; perSec: number };
+  /** paced: the bound on outstanding PUBLISHes, and the messages counted lost during the window. */
+  paced?: { boundMessages: number; lost: number };
+  /** stall: the window's first half (every subscriber reading) and second half (one stalled). */
+  stall?: { before: HalfFigures; after: HalfFigures };
 }
 
 /** The generator counts as saturated above this share of one core. */
@@ -311,8 +323,23 @@ export async function runGenerator(
     }, 1);
   }
 
+  const paced =
+    cfg.mode === 'paced'
+      ? new PacedLoad(
+          publishers,
+          batches.map((b, i) => ({ batch: publishers[i]!.framed(b.batch), count: b.count })),
+          subscribers,
+        )
+      : null;
+  const stall =
+    cfg.mode === 'stall'
+      ? new StallWatch(subscribers, cfg.subscribeFilters, publishers[0]!, cfg.publishTopics[0]!)
+      : null;
+  const sampled = stall?.healthy ?? subscribers;
+
   onEvent('flood-start');
-  if (!latency) {
+  if (paced !== null) paced.start();
+  else if (!latency) {
     publishers.forEach((p, i) => {
       const b = batches[i]!;
       if (qos1) p.startWindow(b.batch, b.packetBytes, cfg.window);
@@ -327,19 +354,29 @@ export async function runGenerator(
   const delivered0 = sumDelivered(subscribers);
   const published0 = publishedNow();
   const acked0 = ackedNow();
+  const lost0 = paced?.lost ?? 0;
   recording = true;
   onEvent('measure-start');
 
-  let lastCount = delivered0;
+  let lastCount = sumDelivered(sampled);
   let lastTime = t0;
   const sampler = setInterval(() => {
     const now = performance.now();
-    const count = sumDelivered(subscribers);
+    const count = sumDelivered(sampled);
     result.samples.push(Math.round(((count - lastCount) * 1000) / (now - lastTime)));
     lastCount = count;
     lastTime = now;
   }, cfg.sampleMs);
-  await waitUnlessAllClosed(subscribers, cfg.durationMs, cfg.sampleMs);
+  if (stall !== null) {
+    stall.begin();
+    await waitUnlessAllClosed(subscribers, cfg.durationMs / 2, cfg.sampleMs);
+    const before = stall.halfway();
+    await waitUnlessAllClosed(subscribers, cfg.durationMs / 2, cfg.sampleMs);
+    result.stall = { before, after: stall.end() };
+    stall.stop();
+  } else {
+    await waitUnlessAllClosed(subscribers, cfg.durationMs, cfg.sampleMs);
+  }
   clearInterval(sampler);
 
   const t1 = performance.now();
@@ -347,6 +384,10 @@ export async function runGenerator(
   result.delivered = sumDelivered(subscribers) - delivered0;
   result.published = publishedNow() - published0;
   result.acked = ackedNow() - acked0;
+  if (paced !== null) {
+    paced.stop();
+    result.paced = { boundMessages: paced.bound, lost: Math.max(0, paced.lost - lost0) };
+  }
   recording = false;
   onEvent('measure-end');
 

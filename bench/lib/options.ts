@@ -31,13 +31,13 @@ export interface Options {
 export const USAGE = `usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
 
   --brokers LIST     comma-separated, from ${BROKER_NAMES.join(',')} (default: all)       env BENCH_BROKERS
-  --scenarios LIST   comma-separated, from ${SCENARIO_NAMES.join(',')}
-                     (default: all)                                                   env BENCH_SCENARIOS
+  --scenarios LIST   comma-separated (default: all)                                   env BENCH_SCENARIOS
+                     from ${SCENARIO_NAMES.join(',')}
   --transports LIST  comma-separated, from ${TRANSPORTS.join(',')} (default: both)                env BENCH_TRANSPORTS
   --duration SEC     measurement window per run (default 5)                           env BENCH_DURATION
   --warmup SEC       load before the window starts (default 1)                        env BENCH_WARMUP
-  --clients N        publishers (fan-in) / subscribers (fan-out) / pairs (qos1-pairs)
-                     (default 50)                                                     env BENCH_CLIENTS
+  --clients N        publishers (fan-in, fan-in-paced) / subscribers (fan-out) / pairs
+                     (qos1-pairs) (default 50; stalled-subscriber: always 10 + 1)     env BENCH_CLIENTS
   --window N         qos1-pairs: unacknowledged PUBLISHes per publisher (default 64)  env BENCH_WINDOW
   --no-pin           do not pin broker and generator to separate cores                env BENCH_NO_PIN=1
   --midge PATH       midge entry point (default dist/src/main.js)                     env MIDGE_ENTRY

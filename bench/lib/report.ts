@@ -3,8 +3,9 @@
 import type { Transport } from './client.js';
 import type { Machine } from './machine.js';
 import type { Options } from './options.js';
+import { LOSS_AFTER_MS } from './overload.js';
 import type { Outcome } from './run-one.js';
-import type { Scenario } from './scenarios.js';
+import { type Scenario, STALL_SUBSCRIBERS } from './scenarios.js';
 
 export interface RunInfo {
   date: Date;
@@ -68,7 +69,16 @@ export function headlineFigure(o: Outcome): string {
       o.memPerConnectionKiB !== undefined ? `, ${o.memPerConnectionKiB} KiB RSS per idle connection` : '';
     return `${rate(g.connections.count)} clients at ${rate(g.connections.perSec)} connects+subscribes/s${mem}`;
   }
-  return `${rate(g.deliveredPerSec)} msg/s delivered`;
+  if (g.stall !== undefined) {
+    const { before: b, after: a } = g.stall;
+    return (
+      `healthy bench/x ${rate(b.healthyPerSec)} → ${rate(a.healthyPerSec)} msg/s ` +
+      `(${times(a.healthyPerSec, b.healthyPerSec)}), bench/y ${times(a.otherPerSec, b.otherPerSec)}, ` +
+      `longest gap ${rate(Math.max(a.healthyGapMs, a.otherGapMs))} ms, publisher stall ${rate(a.publisherStallMs)} ms`
+    );
+  }
+  const lost = g.paced !== undefined ? `, ${rate(g.paced.lost)} lost` : '';
+  return `${rate(g.deliveredPerSec)} msg/s delivered${lost}`;
 }
 
 /** Scenarios of the broker-per-column table (QoS 0 floods, brokers in memory). */
@@ -161,6 +171,152 @@ export function durableHeadlines(outcomes: Outcome[], scenario: Scenario): strin
   return lines;
 }
 
+/** A paced scenario and its flood twin, both run: the twin's name. */
+const twinOf = (info: RunInfo, s: Scenario): string | undefined =>
+  info.scenarios.some((x) => x.name === s.floodTwin) ? s.floodTwin : undefined;
+
+/** The delivered rate of a run that finished or died (then: while the broker was alive). */
+const deliveredAlive = (o: Outcome | undefined): number | undefined =>
+  o?.status === 'ok' || o?.status === 'died' ? o.gen?.deliveredPerSec : undefined;
+
+/** A delivered rate, marked "(died)" if the broker died during or right after the run. */
+function rateOrDeath(o: Outcome | undefined): string {
+  const alive = deliveredAlive(o);
+  if (o?.status !== 'died' || alive === undefined) return cell(o);
+  return `${rate(alive)} (${o.unresponsive ? 'died, unresponsive' : 'died'})`;
+}
+
+/**
+ * A paced scenario: one row per broker × transport with the flood twin's delivered rate, the paced
+ * one, flood/paced and the messages counted lost while paced. A broker that died still shows the rate
+ * it delivered while alive, and its ratio.
+ */
+export function pacedRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
+  const twin = twinOf(info, scenario);
+  const header = [
+    'broker',
+    'transport',
+    `${scenario.floodTwin ?? 'flood'} (flood) msg/s`,
+    `${scenario.name} msg/s`,
+    'flood/paced',
+    'lost (paced)',
+  ];
+  const rows = info.opts.transports.flatMap((t) =>
+    info.brokers.map((b) => {
+      const flood = twin !== undefined ? find(outcomes, twin, b, t) : undefined;
+      const paced = find(outcomes, scenario.name, b, t);
+      const lost = paced?.gen?.paced?.lost;
+      return [
+        b,
+        t,
+        twin !== undefined ? rateOrDeath(flood) : '—',
+        rateOrDeath(paced),
+        times(deliveredAlive(flood), deliveredAlive(paced)),
+        lost !== undefined ? rate(lost) : '—',
+      ];
+    }),
+  );
+  return [header, ...rows];
+}
+
+/** The un-flooded target (midge, when it ran both), and which brokers died in the flood. */
+export function pacedHeadlines(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[] {
+  const twin = twinOf(info, scenario);
+  if (twin === undefined) return [];
+  const lines: string[] = [];
+  for (const t of info.opts.transports) {
+    const flood = find(outcomes, twin, 'midge', t);
+    const x = times(deliveredAlive(flood), deliveredAlive(find(outcomes, scenario.name, 'midge', t)));
+    if (x !== '—') {
+      const verdict =
+        flood?.status === 'died'
+          ? `missed (${x}, but midge died in the flood)`
+          : `${Number.parseFloat(x) >= 0.8 ? 'met' : 'missed'} (${x})`;
+      lines.push(`${t}: midge under a QoS 0 flood delivers ≥ 0.8× its un-flooded rate: ${verdict}`);
+    }
+    for (const b of info.brokers) {
+      const o = find(outcomes, twin, b, t);
+      if (o?.status !== 'died') continue;
+      const paced = find(outcomes, scenario.name, b, t)?.status;
+      const after =
+        paced === 'ok'
+          ? '; paced, it survived'
+          : paced === 'died'
+            ? '; paced, it died too (see the notes)'
+            : '';
+      lines.push(`${t}: ${b} died in the ${twin} flood${after}`);
+    }
+  }
+  return lines;
+}
+
+/** "before / after" of two numbers, ms. */
+const pair = (before: number, after: number): string => `${rate(before)} / ${rate(after)}`;
+
+/**
+ * The stalled-subscriber scenario: one row per broker × transport, first half (all reading) against
+ * second half (one subscriber stalled).
+ */
+export function stallRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
+  const header = [
+    'broker',
+    'transport',
+    'healthy x msg/s before',
+    'after',
+    'after/before',
+    'y after/before',
+    'longest gap x ms (before / after)',
+    'longest gap y ms (before / after)',
+    'publisher stall ms (before / after)',
+  ];
+  const rows = info.opts.transports.flatMap((t) =>
+    info.brokers.map((b) => {
+      const o = find(outcomes, scenario.name, b, t);
+      const st = o?.gen?.stall;
+      const s = status(o) ?? (st === undefined ? 'failed' : null);
+      if (s !== null || st === undefined) return [b, t, s ?? '—', '—', '—', '—', '—', '—', '—'];
+      const { before: x, after: y } = st;
+      const mark = o!.notes.length > 0 ? ' *' : '';
+      return [
+        b,
+        t,
+        rate(x.healthyPerSec),
+        rate(y.healthyPerSec) + mark,
+        times(y.healthyPerSec, x.healthyPerSec),
+        times(y.otherPerSec, x.otherPerSec),
+        pair(x.healthyGapMs, y.healthyGapMs),
+        pair(x.otherGapMs, y.otherGapMs),
+        pair(x.publisherStallMs, y.publisherStallMs) + (y.publisherStallOngoing ? ' (ongoing)' : ''),
+      ];
+    }),
+  );
+  return [header, ...rows];
+}
+
+/** The two targets of the stalled-subscriber scenario, for midge per transport. */
+export function stallHeadlines(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[] {
+  const lines: string[] = [];
+  for (const t of info.opts.transports) {
+    const st = ok(find(outcomes, scenario.name, 'midge', t))?.gen?.stall;
+    if (st === undefined) continue;
+    const { before: x, after: y } = st;
+    const stall = `longest stall ${rate(y.publisherStallMs)} ms`;
+    lines.push(
+      `${t}: a stalled subscriber stalls the publisher at most a bounded time (${stall}): ` +
+        (y.publisherStallOngoing ? 'missed (still stalled when the window ended)' : 'met'),
+    );
+    const healthy = times(y.healthyPerSec, x.healthyPerSec);
+    const other = times(y.otherPerSec, x.otherPerSec);
+    const keeps = y.healthyPerSec >= 0.8 * x.healthyPerSec && y.otherPerSec >= 0.8 * x.otherPerSec;
+    lines.push(
+      `${t}: other subscribers keep receiving (healthy after/before ≥ 0.8×, ` +
+        `longest gap ${rate(Math.max(y.healthyGapMs, y.otherGapMs))} ms): ` +
+        `${keeps ? 'met' : 'missed'} (healthy bench/x ${healthy}, bench/y ${other})`,
+    );
+  }
+  return lines;
+}
+
 /** latency: one row per broker × transport: p50 / p99 / max / mean in ms, delivered msg/s. */
 export function latencyRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[][] {
   const header = ['broker', 'transport', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', 'delivered msg/s'];
@@ -236,7 +392,8 @@ function keyFigure(o: Outcome | undefined): number | undefined {
 export function ratioLines(info: RunInfo, outcomes: Outcome[]): string[] {
   const lines: string[] = [];
   const transports = info.opts.transports;
-  for (const s of info.scenarios) {
+  // stalled-subscriber's figures are ratios already (its own table).
+  for (const s of info.scenarios.filter((x) => x.mode !== 'stall')) {
     const m = (t: Transport): Outcome | undefined => ok(find(outcomes, s.name, 'midge', t));
     const parts: string[] = [];
     if (transports.includes('tcp') && transports.includes('ws')) {
@@ -290,6 +447,26 @@ export function renderSummaryText(info: RunInfo, outcomes: Outcome[]): string {
       [`${s.name}, delivered msg/s`, renderText(durableRows(info, outcomes, s), 3), ...headlines].join('\n'),
     );
   }
+  for (const s of info.scenarios.filter((x) => x.mode === 'paced')) {
+    const headlines = pacedHeadlines(info, outcomes, s).map((l) => `  ${l}`);
+    blocks.push(
+      [
+        `${s.name}, delivered msg/s, flood vs paced`,
+        renderText(pacedRows(info, outcomes, s), 2),
+        ...headlines,
+      ].join('\n'),
+    );
+  }
+  for (const s of info.scenarios.filter((x) => x.mode === 'stall')) {
+    const headlines = stallHeadlines(info, outcomes, s).map((l) => `  ${l}`);
+    blocks.push(
+      [
+        `${s.name}, first half (all reading) vs second half (one stalled)`,
+        renderText(stallRows(info, outcomes, s), 2),
+        ...headlines,
+      ].join('\n'),
+    );
+  }
   for (const s of info.scenarios.filter((x) => x.mode === 'latency')) {
     blocks.push(`${s.name}, publish→delivery latency\n${renderText(latencyRows(info, outcomes, s), 2)}`);
   }
@@ -339,6 +516,7 @@ function detailRows(info: RunInfo, outcomes: Outcome[]): string[][] {
     'delivered msg/s',
     'written msg/s',
     'acked msg/s',
+    'lost (paced)',
     'broker CPU',
     'broker peak RSS',
     'generator CPU',
@@ -353,6 +531,7 @@ function detailRows(info: RunInfo, outcomes: Outcome[]): string[][] {
       g !== undefined ? rate(g.deliveredPerSec) : '—',
       g !== undefined ? rate(g.publishedPerSec) : '—',
       g !== undefined && qos1.has(o.scenario) ? rate(g.ackedPerSec) : '—',
+      g?.paced !== undefined ? rate(g.paced.lost) : '—',
       o.brokerCpuPercent !== undefined ? `${o.brokerCpuPercent}%` : '—',
       o.brokerPeakRssMiB !== undefined ? `${o.brokerPeakRssMiB} MiB` : '—',
       g !== undefined ? `${g.cpuPercent}%${g.saturated ? ' (saturated)' : ''}` : '—',
@@ -396,6 +575,47 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       '',
     ];
   });
+  const paced = info.scenarios
+    .filter((s) => s.mode === 'paced')
+    .flatMap((s) => {
+      const headlines = pacedHeadlines(info, outcomes, s);
+      const run = outcomes.find((x) => x.scenario === s.name && x.gen?.paced !== undefined);
+      const bound = run !== undefined ? ` (a bound of ${rate(run.gen!.paced!.boundMessages)} messages)` : '';
+      return [
+        `## ${s.name}: flooded vs un-flooded fan-in (QoS 0, ${o.payloadBytes}-byte payloads)`,
+        '',
+        markdownTable(pacedRows(info, outcomes, s), 2),
+        '',
+        ...(headlines.length > 0 ? [...headlines.map((l) => `- **${l}**`), ''] : []),
+        `- **${s.name}**: ${s.description}${bound}. When nothing is delivered for ${LOSS_AFTER_MS} ms at the`,
+        '  bound, the outstanding messages count as lost (QoS 0 may be dropped) and pacing goes on.',
+        `- flood/paced = ${s.floodTwin ?? 'the flood'}'s delivered rate / this one's, per broker and transport`,
+        '  (1× = the flood costs nothing; below = delivering under a flood is slower than un-flooded).',
+        '',
+      ];
+    });
+  const stall = info.scenarios
+    .filter((s) => s.mode === 'stall')
+    .flatMap((s) => {
+      const headlines = stallHeadlines(info, outcomes, s);
+      return [
+        `## ${s.name}: one subscriber stops reading (QoS 0, ${o.payloadBytes}-byte payloads)`,
+        '',
+        markdownTable(stallRows(info, outcomes, s), 2),
+        '',
+        ...(headlines.length > 0 ? [...headlines.map((l) => `- **${l}**`), ''] : []),
+        `- **${s.name}**: ${s.description}.`,
+        '- before = first half of the window (every subscriber reading), after = second half (one stalled).',
+        `  healthy x = the ${STALL_SUBSCRIBERS - 1} bench/x subscribers still reading (summed); y = the bench/y subscriber.`,
+        '- longest gap: the longest time between two reads that brought deliveries, over the healthy',
+        "  subscribers (x) or bench/y's (y), within that half. publisher stall: the bench/x publisher's",
+        "  longest wait for 'drain' (its socket not writable: the broker was not reading it fast enough);",
+        '  against a broker slower than the flood every wait is long, in both halves: compare after with before.',
+        '- midge holds a publisher whose subscriber is congested for at most `publisherHoldTimeout`',
+        '  (default 1 s); after it that subscriber counts as stalled and holds no one back.',
+        '',
+      ];
+    });
   const latency = info.scenarios
     .filter((s) => s.mode === 'latency')
     .flatMap((s) => [
@@ -427,6 +647,8 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
     '',
     ...qos0,
     ...durable,
+    ...paced,
+    ...stall,
     ...latency,
     ...connections,
     ...(ratios.length > 0

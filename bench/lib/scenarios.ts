@@ -1,12 +1,23 @@
 // The benchmark scenarios: who publishes where, who subscribes to what, at which QoS, and how the
-// load is driven (flood, QoS 1 window, fixed rate, connection storm). Each runs over TCP and WebSocket.
+// load is driven (flood, paced, flood with a stalled subscriber, QoS 1 window, fixed rate, connection
+// storm). Each runs over TCP and WebSocket.
 
 import type { GeneratorMode } from './generator.js';
+import { PACED_BATCHES } from './overload.js';
 
-export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1-pairs' | 'latency' | 'connections';
+export type ScenarioName =
+  | 'fan-in'
+  | 'fan-in-paced'
+  | 'fan-out'
+  | 'stalled-subscriber'
+  | 'qos1-pairs'
+  | 'latency'
+  | 'connections';
 export const SCENARIO_NAMES: readonly ScenarioName[] = [
   'fan-in',
+  'fan-in-paced',
   'fan-out',
+  'stalled-subscriber',
   'qos1-pairs',
   'latency',
   'connections',
@@ -16,6 +27,8 @@ export const SCENARIO_NAMES: readonly ScenarioName[] = [
 export const LATENCY_RATE = 2_000;
 /** connections: clients opened. */
 export const CONNECTIONS = 5_000;
+/** stalled-subscriber: subscribers of bench/x, one of which stops reading. */
+export const STALL_SUBSCRIBERS = 10;
 
 export interface Scenario {
   name: ScenarioName;
@@ -34,6 +47,8 @@ export interface Scenario {
    * persistence on (midge also once per store configuration): see brokers.ts.
    */
   durable: boolean;
+  /** paced: the flood with the same topology and packets, whose rate the report compares with this. */
+  floodTwin?: ScenarioName;
 }
 
 /** `clients` is the "many" side of each scenario (50 by default); `window` the QoS 1 window. */
@@ -70,14 +85,35 @@ export function buildScenario(name: ScenarioName, clients: number, window: numbe
       durable: false,
     };
   }
-  if (name === 'fan-in') {
+  if (name === 'fan-in' || name === 'fan-in-paced') {
+    const topology = `${clients} publishers, each on its own topic bench/<i> → 1 subscriber on bench/#`;
     return {
       name,
-      description: `${clients} publishers, each on its own topic bench/<i> → 1 subscriber on bench/#`,
+      description:
+        name === 'fan-in'
+          ? topology
+          : `${topology}, paced: publishers take turns writing a batch while the PUBLISHes written ` +
+            `but not yet delivered stay within ${PACED_BATCHES} batches in all`,
       publishTopics: many.map((i) => `bench/${i}`),
       subscribeFilters: ['bench/#'],
       qos: 0,
-      mode: 'flood',
+      mode: name === 'fan-in' ? 'flood' : 'paced',
+      ...load,
+      durable: false,
+      ...(name === 'fan-in-paced' ? { floodTwin: 'fan-in' as const } : {}),
+    };
+  }
+  if (name === 'stalled-subscriber') {
+    return {
+      name,
+      description:
+        `QoS 0 floods: 1 publisher on bench/x → ${STALL_SUBSCRIBERS} subscribers, the last of which ` +
+        'stops reading (connection kept open) half way through the window; 1 publisher on bench/y → ' +
+        '1 subscriber (an unrelated stream)',
+      publishTopics: ['bench/x', 'bench/y'],
+      subscribeFilters: [...Array.from({ length: STALL_SUBSCRIBERS }, () => 'bench/x'), 'bench/y'],
+      qos: 0,
+      mode: 'stall',
       ...load,
       durable: false,
     };
