@@ -6,6 +6,7 @@ import type { Options } from './options.js';
 import { LOSS_AFTER_MS } from './overload.js';
 import type { Outcome } from './run-one.js';
 import { type Scenario, STALL_SUBSCRIBERS } from './scenarios.js';
+import { checkTargets, type TargetLine, targetRows } from './targets.js';
 
 export interface RunInfo {
   date: Date;
@@ -475,6 +476,12 @@ export function renderSummaryText(info: RunInfo, outcomes: Outcome[]): string {
   }
   const ratios = ratioLines(info, outcomes);
   if (ratios.length > 0) blocks.push(`ratios\n${ratios.map((l) => `  ${l}`).join('\n')}`);
+  const targets = checkTargets(outcomes);
+  if (targets.length > 0) {
+    const line = (t: TargetLine): string =>
+      `  ${t.met ? 'met   ' : 'MISSED'}  ${t.transport.padEnd(4)} ${t.target}: ${t.figure}`;
+    blocks.push(`targets\n${targets.map(line).join('\n')}`);
+  }
   return blocks.join('\n\n');
 }
 
@@ -611,8 +618,9 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
         "  subscribers (x) or bench/y's (y), within that half. publisher stall: the bench/x publisher's",
         "  longest wait for 'drain' (its socket not writable: the broker was not reading it fast enough);",
         '  against a broker slower than the flood every wait is long, in both halves: compare after with before.',
-        '- midge holds a publisher whose subscriber is congested for at most `publisherHoldTimeout`',
-        '  (default 1 s); after it that subscriber counts as stalled and holds no one back.',
+        '- midge holds a publisher whose subscriber is congested for at most `publisherHoldTimeout` (1 s),',
+        '  or `fanoutHoldTimeout` (50 ms) when its message also goes to other subscribers, as here; after',
+        '  that the subscriber counts as stalled and holds no one back.',
         '',
       ];
     });
@@ -639,12 +647,25 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       '',
     ]);
   const ratios = ratioLines(info, outcomes);
+  const targets = targetRows(outcomes);
   return [
     '# midge benchmark — latest run',
     '',
     `Date: ${info.date.toISOString()}  `,
     `Command: \`${info.command}\``,
     '',
+    ...(targets.length > 1
+      ? [
+          '## Targets',
+          '',
+          'The targets midge is held to, checked on this run (targets whose runs are not in it are left',
+          'out). For a missed one: by how much, and what limits it; the measurements and profiles behind',
+          'those lines are in [bench/ANALYSIS.md](../ANALYSIS.md).',
+          '',
+          markdownTable(targets, 5),
+          '',
+        ]
+      : []),
     ...qos0,
     ...durable,
     ...paced,
