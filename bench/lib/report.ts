@@ -641,7 +641,7 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       '',
       markdownTable(connectionRows(info, outcomes, s), 2),
       '',
-      `- **${s.name}**: ${s.description}. At most 200 handshakes under way at once.`,
+      `- **${s.name}**: ${s.description}. At most 100 handshakes under way at once (C load generator, bench/conngen).`,
       "- RSS: the broker's VmRSS before the first client, and 1 s after the last SUBACK with every client",
       '  idle; KiB/connection = (idle − before) / clients.',
       '',
@@ -706,7 +706,8 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       (durableScenarios(info).length > 0 ? `, QoS 1 window ${o.window} per publisher` : ''),
     '- Each broker started fresh for each scenario and transport; load generator in its own process',
     '  (raw TCP, or WebSocket framed by hand; pre-encoded packets, backpressure-respecting writes,',
-    '  receivers that walk fixed headers only).',
+    '  receivers that walk fixed headers only); the connections scenario\'s clients are opened by a C',
+    '  program (bench/conngen/conngen.c, one epoll loop), as Node\'s client socket setup would be the limit.',
     '',
   ].join('\n');
 }

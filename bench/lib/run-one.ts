@@ -1,10 +1,13 @@
 // One scenario against one broker: start a fresh broker, wait for its port, run the load generator in
 // its own process, watch the broker while it runs, check it still answers afterwards, stop it.
+// The connections scenario is driven by the C generator (lib/conngen.ts), the others by the Node one;
+// BENCH_CONNGEN=node runs the Node one for connections too, to compare the two.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrokerSetup, WS_PATH } from './brokers.js';
 import type { Transport } from './client.js';
+import { conngenCommand } from './conngen.js';
 import { type GeneratorConfig, type GeneratorResult, LINE_PREFIX } from './generator.js';
 import { freePort, mqttProbe, waitForPort } from './net-checks.js';
 import type { Options } from './options.js';
@@ -58,7 +61,7 @@ const STOP_GRACE_MS = 2_000;
 const SAMPLE_MS = 250;
 /** connections: bound on opening all the clients; handshakes under way at once; idle hold after. */
 const CONNECT_PHASE_MS = 30_000;
-const CONNECT_CONCURRENCY = 200;
+const CONNECT_CONCURRENCY = 100;
 const IDLE_HOLD_MS = 500;
 
 const childEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'generator-child.js');
@@ -68,14 +71,37 @@ interface GeneratorRun {
   error: string | null;
 }
 
-/** Runs the generator child; calls `onEvent` for its progress lines. Bounded by `limitMs`. */
+/** How the generator process is started: `command args`. */
+interface GeneratorCommand {
+  command: string;
+  args: string[];
+  /** For the log line: "Node.js" or "C". */
+  kind: string;
+}
+
+/**
+ * The generator for `cfg`: the C one (compiled on demand) for the connections mode unless
+ * BENCH_CONNGEN=node, else the Node child. Throws if the C one cannot be built.
+ */
+function generatorCommand(cfg: GeneratorConfig): GeneratorCommand {
+  if (cfg.mode === 'connections' && process.env['BENCH_CONNGEN'] !== 'node') {
+    return { ...conngenCommand(cfg), kind: 'C' };
+  }
+  return { command: process.execPath, args: [childEntry, JSON.stringify(cfg)], kind: 'Node.js' };
+}
+
+/**
+ * Runs a generator process (`command args`, pinned to `cpu`) that prints "@@bench {json}" lines;
+ * calls `onEvent` for its progress lines. Bounded by `limitMs`.
+ */
 async function runGeneratorChild(
-  cfg: GeneratorConfig,
+  command: string,
+  args: string[],
   cpu: number | null,
   limitMs: number,
   onEvent: (event: string) => void,
 ): Promise<GeneratorRun> {
-  const child = startProcess(process.execPath, [childEntry, JSON.stringify(cfg)], cpu);
+  const child = startProcess(command, args, cpu);
   const run: GeneratorRun = { result: null, error: null };
   let pending = '';
   child.child.stdout?.on('data', (chunk: Buffer) => {
@@ -173,9 +199,6 @@ export async function runOne(
       return outcome;
     }
     const where = transport === 'ws' ? `ws://${opts.host}:${wsPort}${WS_PATH}` : `${opts.host}:${port}`;
-    log(
-      `  ${broker.label} listening on ${where} (pid ${proc.pid}); running ${scenario.name} over ${transport}…`,
-    );
 
     const connections = scenario.mode === 'connections';
     const cfg: GeneratorConfig = {
@@ -206,12 +229,24 @@ export async function runOne(
       cfg.warmupMs = 0;
       cfg.durationMs = 0;
     }
+    let generator: GeneratorCommand;
+    try {
+      generator = generatorCommand(cfg);
+    } catch (err) {
+      outcome.reason = (err as Error).message;
+      return outcome;
+    }
+    const by = connections ? ` (${generator.kind} generator)` : '';
+    log(
+      `  ${broker.label} listening on ${where} (pid ${proc.pid}); running ${scenario.name} over ${transport}${by}…`,
+    );
     const limitMs =
       2 * cfg.setupTimeoutMs + cfg.warmupMs + cfg.durationMs + cfg.connectPhaseMs + cfg.idleHoldMs + 8_000;
     let start: ProcSample | null = null;
     let end: ProcSample | null = null;
     let idle: ProcSample | null = null;
-    const run = await runGeneratorChild(cfg, pinning?.generator ?? null, limitMs, (event) => {
+    const cpu = pinning?.generator ?? null;
+    const run = await runGeneratorChild(generator.command, generator.args, cpu, limitMs, (event) => {
       if (event === 'measure-start') start = sampleProc(proc.pid);
       if (event === 'idle') idle = sampleProc(proc.pid);
       if (event === 'measure-end') end = sampleProc(proc.pid);
