@@ -706,8 +706,8 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
       (durableScenarios(info).length > 0 ? `, QoS 1 window ${o.window} per publisher` : ''),
     '- Each broker started fresh for each scenario and transport; load generator in its own process',
     '  (raw TCP, or WebSocket framed by hand; pre-encoded packets, backpressure-respecting writes,',
-    '  receivers that walk fixed headers only); the connections scenario\'s clients are opened by a C',
-    '  program (bench/conngen/conngen.c, one epoll loop), as Node\'s client socket setup would be the limit.',
+    "  receivers that walk fixed headers only); the connections scenario's clients are opened by a C",
+    "  program (bench/conngen/conngen.c, one epoll loop), as Node's client socket setup would be the limit.",
     '',
   ].join('\n');
 }

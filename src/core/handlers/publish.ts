@@ -33,10 +33,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   // [MQTT-3.3.2-4] the receiver may check a payload that claims to be UTF-8; midge does, and
   // refuses it with 0x99 rather than pass on what the subscribers were promised is text.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
-    connection.debug(
-      { clientId: connection.clientId, topic },
-      'payload is not the UTF-8 it claims to be',
-    );
+    connection.debug({ clientId: connection.clientId, topic }, 'payload is not the UTF-8 it claims to be');
     if (packet.qos === 1)
       connection.send({ type: 'puback', packetId, reasonCode: ReasonCode.PayloadFormatInvalid });
     else if (packet.qos === 2)
