@@ -5,7 +5,7 @@ import type { Machine } from './machine.js';
 import type { Options } from './options.js';
 import { LOSS_AFTER_MS } from './overload.js';
 import type { Outcome } from './run-one.js';
-import { type Scenario, STALL_SUBSCRIBERS } from './scenarios.js';
+import { LATENCY_DURATION_SEC, LATENCY_WARMUP_SEC, type Scenario, STALL_SUBSCRIBERS } from './scenarios.js';
 import { checkTargets, type TargetLine, targetRows } from './targets.js';
 
 export interface RunInfo {
@@ -703,7 +703,10 @@ export function renderMarkdown(info: RunInfo, outcomes: Outcome[]): string {
     `- Pinning: ${info.pinning}`,
     `- Warm-up ${o.warmupSec} s, window ${o.durationSec} s, ${o.clients} clients on the "many" side` +
       (batch !== undefined ? `, ${batch} PUBLISH packets per write (QoS 0)` : '') +
-      (durableScenarios(info).length > 0 ? `, QoS 1 window ${o.window} per publisher` : ''),
+      (durableScenarios(info).length > 0 ? `, QoS 1 window ${o.window} per publisher` : '') +
+      (info.scenarios.some((x) => x.mode === 'latency')
+        ? `; latency: warm-up ${Math.max(o.warmupSec, LATENCY_WARMUP_SEC)} s, window ${Math.max(o.durationSec, LATENCY_DURATION_SEC)} s`
+        : ''),
     '- Each broker started fresh for each scenario and transport; load generator in its own process',
     '  (raw TCP, or WebSocket framed by hand; pre-encoded packets, backpressure-respecting writes,',
     "  receivers that walk fixed headers only); the connections scenario's clients are opened by a C",

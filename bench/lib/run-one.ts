@@ -219,8 +219,8 @@ export async function runOne(
       window: opts.window,
       payloadBytes: opts.payloadBytes,
       batchBytes: opts.batchBytes,
-      warmupMs: opts.warmupSec * 1000,
-      durationMs: opts.durationSec * 1000,
+      warmupMs: Math.max(opts.warmupSec, scenario.minWarmupSec ?? 0) * 1000,
+      durationMs: Math.max(opts.durationSec, scenario.minDurationSec ?? 0) * 1000,
       setupTimeoutMs: opts.setupTimeoutSec * 1000,
       sampleMs: SAMPLE_MS,
     };
