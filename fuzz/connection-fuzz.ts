@@ -43,7 +43,6 @@ import {
   type Properties,
   type ProtocolVersion,
   type PublishPacket,
-  type QoS,
   type SubscribePacket,
   type UnsubscribePacket,
 } from '../src/codec/index.js';
