@@ -4,15 +4,18 @@
  * (the dashboard will replace it). Nothing here knows MQTT beyond the subprotocol names.
  *
  * Upgrade checks, in order: path (404), Origin allow-list (403), subprotocol (400 when the client
- * offers only unsupported ones, or none while one is required); then `ws` completes the handshake,
- * enforcing maxPayload (= the listener's maxPacketSize) on every message before buffering it.
+ * offers only unsupported ones, or none while one is required); then `ws` validates the request and
+ * completes the handshake (101, subprotocol, extensions). Without permessage-deflate the connection is
+ * then midge's own (WsLink reads the frames itself, ws-frames.ts); with it, ws keeps the connection
+ * (DeflateWsLink). Both enforce maxPayload (= the listener's maxPacketSize) on every message from its
+ * frame headers, before buffering anything.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
-import { type ServerOptions, WebSocketServer } from 'ws';
+import { type ServerOptions, WebSocket, WebSocketServer } from 'ws';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Link } from '../core/link.js';
 import { ignore } from './buffered-link.js';
@@ -20,9 +23,38 @@ import { clientAddress } from './forwarded.js';
 import { ServerListener } from './server-listener.js';
 import { withClientAddress } from './tcp.js';
 import { certificateUsername, tlsOptions } from './tls-options.js';
-import { WsLink } from './ws-link.js';
+import { DeflateWsLink, WsLink } from './ws-link.js';
 
 const DEFAULT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+type SetSocket = (socket: Duplex, head: Buffer, options: unknown) => void;
+
+/**
+ * ws's WebSocket for the handshake only, unless permessage-deflate was negotiated.
+ *
+ * Why this way: WebSocketServer.handleUpgrade keeps every check of the request (method, Upgrade,
+ * Sec-WebSocket-Key and -Version, subprotocol parsing and choice through handleProtocols, extension
+ * negotiation) and writes the 101 itself; it then hands the socket to `setSocket`, which builds a
+ * Receiver and a Sender and attaches five listeners to the socket. Stopping there (ws lets a server
+ * name its WebSocket class, option `WebSocket`) means no 101 of our own to keep in step with ws and
+ * no listeners to pick off the socket afterwards (removing ws's listeners after setSocket would
+ * depend on ws's private functions, and its Receiver and Sender would have been built for nothing):
+ * the socket is untouched and WsLink takes it whole. No Receiver or Sender is built, and this object
+ * is garbage as soon as the upgrade callback returns (nothing refers to it: clientTracking is off).
+ * With an extension, ws must do the (de)compression: setSocket goes ahead and ws keeps the connection.
+ */
+class Handshake extends WebSocket {
+  setSocket(socket: Duplex, head: Buffer, options: unknown): void {
+    if (this.extensions !== '') {
+      (WebSocket.prototype as unknown as { setSocket: SetSocket }).setSocket.call(
+        this,
+        socket,
+        head,
+        options,
+      );
+    }
+  }
+}
 
 function reject(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -99,6 +131,8 @@ export class WsListener extends ServerListener {
   /** Client addresses read from PROXY headers, by socket. */
   private readonly proxied = new WeakMap<Socket, { address: string; port: number }>();
   private readonly subprotocols: string[];
+  /** The longest WebSocket message accepted: the listener's maximum packet size. */
+  private readonly maxPayload: number;
   /**
    * Plain HTTP requests go here first (the dashboard, its API, /metrics, /health: src/http); false
    * leaves them to the small page below. Set by the assembled broker.
@@ -119,6 +153,7 @@ export class WsListener extends ServerListener {
   ) {
     super(config.type, config.host, config.port, config.path ?? '/mqtt');
     this.subprotocols = config.subprotocols ?? DEFAULT_SUBPROTOCOLS;
+    this.maxPayload = maxPacketSize;
     const timeouts = {
       headersTimeout: connectTimeout,
       requestTimeout: Math.max(connectTimeout, 30_000),
@@ -168,6 +203,7 @@ export class WsListener extends ServerListener {
       closeTimeout: 2_000,
       perMessageDeflate: config.perMessageDeflate === true,
       handleProtocols: (offers: Set<string>) => this.choose([...offers]) ?? false,
+      WebSocket: Handshake,
     } as ServerOptions);
   }
 
@@ -207,24 +243,21 @@ export class WsListener extends ServerListener {
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const { address, port } =
         this.proxied.get(socket) ?? clientAddress(request, socket, this.config.trustedProxies);
+      const info = {
+        transport: this.config.type === 'wss' ? ('wss' as const) : ('ws' as const),
+        remoteAddress: address,
+        remotePort: port,
+        listener: this.name,
+        certificateUsername:
+          this.config.type === 'wss' ? certificateUsername(socket as TLSSocket, this.config) : undefined,
+        token: upgradeToken(request, this.config),
+      };
+      const options = { packetsPerFrame: this.config.packetsPerFrame ?? 'one' };
+      // No extension: ws stopped after the 101 (Handshake above) and `ws` is dropped here.
       accept(
-        new WsLink(
-          ws,
-          socket,
-          {
-            transport: this.config.type === 'wss' ? 'wss' : 'ws',
-            remoteAddress: address,
-            remotePort: port,
-            listener: this.name,
-            certificateUsername:
-              this.config.type === 'wss' ? certificateUsername(socket as TLSSocket, this.config) : undefined,
-            token: upgradeToken(request, this.config),
-          },
-          {
-            packetsPerFrame: this.config.packetsPerFrame ?? 'one',
-            compressed: ws.extensions.includes('permessage-deflate'),
-          },
-        ),
+        ws.extensions === ''
+          ? new WsLink(socket, head, info, options, this.maxPayload)
+          : new DeflateWsLink(ws, socket, info, options),
       );
     });
   }
