@@ -29,7 +29,9 @@ const LIMITS: Record<string, string> = {
   latency:
     'tail latency at 2,000 msg/s is set by event-loop scheduling and GC pauses in both processes; it moves ' +
     'run to run more than the gap (ANALYSIS.md § latency)',
-  ws: 'the WebSocket inbound path (ws Receiver, one message event per frame) and frame writes; ANALYSIS.md § WebSocket',
+  ws:
+    'WebSocket connection setup: the HTTP upgrade costs more than the MQTT handshake (Node caps a ' +
+    'minimal router at ~0.54× of its TCP rate here); message paths: run-to-run spread (ANALYSIS.md § WebSocket)',
   throughput: 'see the profile in ANALYSIS.md',
 };
 
