@@ -21,7 +21,7 @@ const LIMITS: Record<string, string> = {
   memory:
     "V8's young generation grows from ~4 to ~30 MiB while 5,000 clients connect and stays so (a fixed " +
     'cost, ~5 KiB of each per-connection figure at this count); the heap per idle connection after GC is ' +
-    '~3 KiB (TCP) / ~5 KiB (WS), and `--max-semi-space-size=4` brings RSS under target but costs the ' +
+    '~3 KiB (TCP and WS since midge reads WebSocket frames itself), and `--max-semi-space-size=4` brings RSS under target but costs the ' +
     'durable path ~25% (ANALYSIS.md § memory)',
   connects:
     "Node's socket setup on the broker side (accept, socket and stream objects) and the per-connection " +
