@@ -23,7 +23,8 @@ import { clientAddress } from './forwarded.js';
 import { ServerListener } from './server-listener.js';
 import { withClientAddress } from './tcp.js';
 import { certificateUsername, tlsOptions } from './tls-options.js';
-import { DeflateWsLink, WsLink } from './ws-link.js';
+import { DeflateWsLink } from './ws-deflate-link.js';
+import { WsLink } from './ws-link.js';
 
 const DEFAULT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 

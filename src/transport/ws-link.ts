@@ -11,11 +11,10 @@
  * §7: our close frame, then the socket ended once the peer's close frame or FIN arrives, destroyed
  * after 2 s at the latest) and closes on protocol errors with the reader's close code.
  *
- * With permessage-deflate, frames must be (de)compressed: DeflateWsLink leaves the whole connection to
- * `ws` (ws.send out, 'message' events in). A text frame closes the connection with 1003 on both.
+ * With permessage-deflate, frames must be (de)compressed: DeflateWsLink (ws-deflate-link.ts) leaves the
+ * whole connection to `ws`. A text frame closes the connection with 1003 on both.
  */
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import type { LinkInfo } from '../core/link.js';
 import { BufferedLink, ignore, writeGathered } from './buffered-link.js';
 import { FrameReader, type FrameSink } from './ws-frames.js';
@@ -152,7 +151,7 @@ function onSocketClose(this: Linked<Socket, WsLink>): void {
   this[LINK].socketClosed();
 }
 
-function onSocketDrain(this: Linked<Socket, { socketDrained(): void }>): void {
+function onSocketDrain(this: Linked<Socket, WsLink>): void {
   this[LINK].socketDrained();
 }
 
@@ -348,93 +347,5 @@ export class WsLink extends BufferedLink implements FrameSink {
 
   protected kill(): void {
     this.socket.destroy();
-  }
-}
-
-function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as Linked<WebSocket, DeflateWsLink>)[LINK].received(data, isBinary);
-}
-
-function onWsClose(this: WebSocket): void {
-  (this as Linked<WebSocket, DeflateWsLink>)[LINK].wsClosed();
-}
-
-/**
- * A WebSocket connection with permessage-deflate: everything through `ws`, which (de)compresses, keeps
- * the protocol's edge cases and the close handshake (closeTimeout 2 s, set in websocket.ts).
- */
-export class DeflateWsLink extends BufferedLink {
-  constructor(
-    private readonly ws: WebSocket,
-    socket: Socket,
-    info: LinkInfo,
-    private readonly options: WsLinkOptions,
-  ) {
-    super(info);
-    ws.pause();
-    (ws as Linked<WebSocket, DeflateWsLink>)[LINK] = this;
-    (socket as Linked<Socket, DeflateWsLink>)[LINK] = this;
-    ws.on('message', onMessage);
-    ws.on('close', onWsClose);
-    ws.on('error', ignore); // 'close' follows
-    socket.on('drain', onSocketDrain);
-  }
-
-  received(data: Buffer, isBinary: boolean): void {
-    if (!isBinary) {
-      // MQTT over WebSocket is binary frames only (MQTT 5.0 §6.0).
-      this.ws.close(1003, 'MQTT needs binary frames');
-      return;
-    }
-    this.handler?.onData(data);
-  }
-
-  wsClosed(): void {
-    this.closedByTransport();
-  }
-
-  socketDrained(): void {
-    this.drained();
-  }
-
-  protected start(): void {
-    this.ws.resume();
-  }
-
-  protected transportBuffered(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  protected transmit(parts: Buffer[], bytes: number, sizes: number[]): void {
-    if (this.options.packetsPerFrame === 'many') {
-      this.ws.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
-      return;
-    }
-    let part = 0;
-    for (const size of sizes) {
-      const first = parts[part++]!;
-      if (first.length === size) {
-        this.ws.send(first);
-      } else {
-        const second = parts[part++]!;
-        this.ws.send(Buffer.concat([first, second], size));
-      }
-    }
-  }
-
-  pause(): void {
-    this.ws.pause();
-  }
-
-  resume(): void {
-    if (!this.closed) this.ws.resume();
-  }
-
-  protected close(reasonCode: number): void {
-    this.ws.close(closeCode(reasonCode));
-  }
-
-  protected kill(): void {
-    this.ws.terminate();
   }
 }
