@@ -6,7 +6,7 @@ import type { Options } from './options.js';
 import { LOSS_AFTER_MS } from './overload.js';
 import type { Outcome } from './run-one.js';
 import { LATENCY_DURATION_SEC, LATENCY_WARMUP_SEC, type Scenario, STALL_SUBSCRIBERS } from './scenarios.js';
-import { checkTargets, type TargetLine, targetRows } from './targets.js';
+import { checkTargets, scenarioVerdicts, type TargetLine, targetRows } from './targets.js';
 
 export interface RunInfo {
   date: Date;
@@ -158,11 +158,7 @@ export function durableHeadlines(outcomes: Outcome[], scenario: Scenario): strin
     const get = (label: string): Outcome | undefined => find(outcomes, scenario.name, label, t);
     const sync = get('midge sqlite sync');
     if (sync === undefined) continue;
-    const vsMemory = ratio(sync, get('midge'));
-    if (vsMemory !== '—') {
-      const met = Number.parseFloat(vsMemory) >= 0.5 ? 'met' : 'NOT met';
-      lines.push(`${t}: midge sqlite sync / midge in memory: ${vsMemory} (target ≥ 0.50×: ${met})`);
-    }
+    lines.push(...scenarioVerdicts(outcomes, scenario.name, t));
     const vsAedes = ratio(sync, get('aedes'));
     if (vsAedes !== '—') lines.push(`${t}: midge sqlite sync / aedes in memory: ${vsAedes}`);
     const vsMosquitto = ratio(sync, get('mosquitto'));
@@ -226,15 +222,7 @@ export function pacedHeadlines(info: RunInfo, outcomes: Outcome[], scenario: Sce
   if (twin === undefined) return [];
   const lines: string[] = [];
   for (const t of info.opts.transports) {
-    const flood = find(outcomes, twin, 'midge', t);
-    const x = times(deliveredAlive(flood), deliveredAlive(find(outcomes, scenario.name, 'midge', t)));
-    if (x !== '—') {
-      const verdict =
-        flood?.status === 'died'
-          ? `missed (${x}, but midge died in the flood)`
-          : `${Number.parseFloat(x) >= 0.8 ? 'met' : 'missed'} (${x})`;
-      lines.push(`${t}: midge under a QoS 0 flood delivers ≥ 0.8× its un-flooded rate: ${verdict}`);
-    }
+    lines.push(...scenarioVerdicts(outcomes, scenario.name, t));
     for (const b of info.brokers) {
       const o = find(outcomes, twin, b, t);
       if (o?.status !== 'died') continue;
@@ -294,28 +282,9 @@ export function stallRows(info: RunInfo, outcomes: Outcome[], scenario: Scenario
   return [header, ...rows];
 }
 
-/** The two targets of the stalled-subscriber scenario, for midge per transport. */
+/** The two targets of the stalled-subscriber scenario, for midge per transport (from targets.ts). */
 export function stallHeadlines(info: RunInfo, outcomes: Outcome[], scenario: Scenario): string[] {
-  const lines: string[] = [];
-  for (const t of info.opts.transports) {
-    const st = ok(find(outcomes, scenario.name, 'midge', t))?.gen?.stall;
-    if (st === undefined) continue;
-    const { before: x, after: y } = st;
-    const stall = `longest stall ${rate(y.publisherStallMs)} ms`;
-    lines.push(
-      `${t}: a stalled subscriber stalls the publisher at most a bounded time (${stall}): ` +
-        (y.publisherStallOngoing ? 'missed (still stalled when the window ended)' : 'met'),
-    );
-    const healthy = times(y.healthyPerSec, x.healthyPerSec);
-    const other = times(y.otherPerSec, x.otherPerSec);
-    const keeps = y.healthyPerSec >= 0.8 * x.healthyPerSec && y.otherPerSec >= 0.8 * x.otherPerSec;
-    lines.push(
-      `${t}: other subscribers keep receiving (healthy after/before ≥ 0.8×, ` +
-        `longest gap ${rate(Math.max(y.healthyGapMs, y.otherGapMs))} ms): ` +
-        `${keeps ? 'met' : 'missed'} (healthy bench/x ${healthy}, bench/y ${other})`,
-    );
-  }
-  return lines;
+  return info.opts.transports.flatMap((t) => scenarioVerdicts(outcomes, scenario.name, t));
 }
 
 /** latency: one row per broker × transport: p50 / p99 / max / mean in ms, delivered msg/s. */

@@ -14,6 +14,8 @@ export interface TargetLine {
   met: boolean;
   /** Missed: by how much, and what limits it. */
   limit?: string;
+  /** The scenario whose table also prints this verdict under it (report.ts: scenarioVerdicts). */
+  section?: string;
 }
 
 /** Why a missed target is missed, in a line; the measurements are in bench/ANALYSIS.md. */
@@ -109,6 +111,7 @@ export function checkTargets(outcomes: Outcome[]): TargetLine[] {
         {
           target: 'QoS 0 flood ≥ 0.8× the un-flooded fan-in',
           transport: t,
+          section: 'fan-in-paced',
           figure: `${rate(flood)} vs ${rate(paced)} msg/s = ${x2(flood / paced)}`,
           met: flood >= 0.8 * paced,
         },
@@ -122,6 +125,7 @@ export function checkTargets(outcomes: Outcome[]): TargetLine[] {
       lines.push({
         target: 'a stalled subscriber stalls the publisher a bounded time',
         transport: t,
+        section: 'stalled-subscriber',
         figure: `longest publisher stall ${rate(after.publisherStallMs)} ms${after.publisherStallOngoing ? ' (still stalled)' : ''}`,
         met: !after.publisherStallOngoing,
       });
@@ -130,6 +134,7 @@ export function checkTargets(outcomes: Outcome[]): TargetLine[] {
       lines.push({
         target: '… and not the other subscribers (≥ 0.8× their rate)',
         transport: t,
+        section: 'stalled-subscriber',
         figure:
           `same topic ${x2(healthy)}, other topic ${x2(other)}; longest gap ` +
           `${rate(Math.max(after.healthyGapMs, after.otherGapMs))} ms`,
@@ -207,6 +212,7 @@ export function checkTargets(outcomes: Outcome[]): TargetLine[] {
       {
         target: 'QoS 1 pairs, SQLite sync ≥ 0.5× in memory',
         transport: t,
+        section: 'qos1-pairs',
         figure: `${rate(sync)} vs ${rate(memory)} msg/s = ${x2(sync / memory)}`,
         met: sync >= 0.5 * memory,
       },
@@ -215,6 +221,13 @@ export function checkTargets(outcomes: Outcome[]): TargetLine[] {
     );
   }
   return lines;
+}
+
+/** The verdicts a scenario's own table prints under it, for one transport: "target: met (figure)". */
+export function scenarioVerdicts(outcomes: Outcome[], scenario: string, t: Transport): string[] {
+  return checkTargets(outcomes)
+    .filter((l) => l.section === scenario && l.transport === t)
+    .map((l) => `${t}: ${l.target}: ${l.met ? 'met' : 'MISSED'} (${l.figure})`);
 }
 
 /** The targets as table rows (header first). */
