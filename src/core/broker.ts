@@ -416,15 +416,14 @@ export class BrokerCore {
       }
       session.matchIds = undefined;
     }
-    const direct = matched.length;
     matched.length = 0;
-    if (this.sharedGroups.size > 0) this.routeShared(message, direct);
+    if (this.sharedGroups.size > 0) this.routeShared(message);
   }
 
-  private routeShared(message: Message, direct: number): void {
+  private routeShared(message: Message): void {
     const groups = this.matchedGroups;
     this.sharedSubscriptions.match(message.topic, this.onSharedMatch);
-    this.routeTargets = direct + groups.length;
+    this.routeTargets += groups.length;
     const strategy = this.config.sharedSubscriptionStrategy;
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i]!;

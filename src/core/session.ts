@@ -134,12 +134,12 @@ export class Session {
     );
   }
 
-  /** Removes a delivery from the store (done, dropped, expired, or given to another member). */
   /** The queue evicted a delivery to make room (DeliveryQueue's owner): the store forgets it too. */
   evicted(delivery: Delivery): void {
     this.forget(delivery);
   }
 
+  /** Removes a delivery from the store (done, dropped, expired, or given to another member). */
   private forget(delivery: Delivery): void {
     if (delivery.seq !== undefined && this.journal !== undefined) {
       this.journal.removeDelivery(delivery, this.clientId, delivery.seq);
@@ -164,12 +164,14 @@ export class Session {
 
   /** An incoming QoS 2 PUBLISH whose PUBREL is awaited [MQTT-4.3.3-2]. */
   awaitRelease(packetId: number): void {
-    this.awaitingRelease ??= new Set();
-    this.awaitingRelease.add(packetId);
+    this.restoreAwaitingRelease(packetId);
     if (this.persistent) this.journal!.add({ type: 'incoming', clientId: this.clientId, packetId });
   }
 
-  /** An incoming QoS 2 packet id restored from the store, still awaiting its PUBREL. */
+  /**
+   * Records an incoming QoS 2 packet id as awaiting its PUBREL, without writing it to the store: what
+   * restore does with the ids the store held, and awaitRelease before it writes the new one.
+   */
   restoreAwaitingRelease(packetId: number): void {
     this.awaitingRelease ??= new Set();
     this.awaitingRelease.add(packetId);
