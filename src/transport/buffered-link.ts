@@ -90,8 +90,11 @@ export abstract class BufferedLink implements Link, Flushable {
     this.drained();
   }
 
-  /** The transport's buffer emptied (or a flush went straight through): report a drain if due. */
-  protected drained(): void {
+  /**
+   * The transport's buffer emptied (or a flush went straight through): report a drain if due. Public
+   * for the transports' shared 'drain' listener (onTransportDrain).
+   */
+  drained(): void {
     if (this.waitingDrain && !this.congested) {
       this.waitingDrain = false;
       this.handler?.onDrain();
@@ -124,6 +127,18 @@ export abstract class BufferedLink implements Link, Flushable {
     this.pendingBytes = 0;
     this.handler?.onClose(undefined);
   }
+}
+
+/**
+ * The link an emitter (a socket, a ws WebSocket) feeds. The transports attach module-level listeners
+ * that find their link under this key, so no socket holds a closure per event.
+ */
+export const LINK = Symbol('midge.link');
+export type Linked<T, L extends BufferedLink> = T & { [LINK]: L };
+
+/** 'drain' of the socket a link writes to (its LINK set first). */
+export function onTransportDrain(this: NodeJS.EventEmitter): void {
+  (this as Linked<NodeJS.EventEmitter, BufferedLink>)[LINK].drained();
 }
 
 /** An 'error' listener that does nothing ('close' follows and reports it), shared so no socket holds a closure. */

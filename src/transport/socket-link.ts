@@ -1,18 +1,13 @@
 /** A Link over a Node stream socket: net.Socket (tcp) or tls.TLSSocket (tls). */
 import type { Socket } from 'node:net';
 import type { LinkInfo } from '../core/link.js';
-import { BufferedLink, ignore, writeGathered } from './buffered-link.js';
+import { BufferedLink, ignore, LINK, type Linked, onTransportDrain, writeGathered } from './buffered-link.js';
 
-/** The link a socket feeds: the listeners below are shared by every socket, not closures per socket. */
-const LINK = Symbol('midge.link');
-type LinkedSocket = Socket & { [LINK]: SocketLink };
+/** Listeners shared by every socket (see LINK), not closures per socket. */
+type LinkedSocket = Linked<Socket, SocketLink>;
 
 function onSocketData(this: LinkedSocket, chunk: Buffer): void {
   this[LINK].received(chunk);
-}
-
-function onSocketDrain(this: LinkedSocket): void {
-  this[LINK].socketDrained();
 }
 
 function onSocketClose(this: LinkedSocket): void {
@@ -30,7 +25,7 @@ export class SocketLink extends BufferedLink {
     socket.pause();
     (socket as LinkedSocket)[LINK] = this;
     socket.on('data', onSocketData);
-    socket.on('drain', onSocketDrain);
+    socket.on('drain', onTransportDrain);
     // 'close' follows an error; the cause is reported there.
     socket.on('error', ignore);
     socket.on('close', onSocketClose);
@@ -41,10 +36,6 @@ export class SocketLink extends BufferedLink {
 
   received(chunk: Buffer): void {
     this.handler?.onData(chunk);
-  }
-
-  socketDrained(): void {
-    this.drained();
   }
 
   socketClosed(): void {

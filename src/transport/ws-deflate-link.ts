@@ -6,23 +6,16 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { LinkInfo } from '../core/link.js';
-import { BufferedLink, ignore } from './buffered-link.js';
+import { BufferedLink, ignore, LINK, type Linked, onTransportDrain } from './buffered-link.js';
 import { closeCode, type WsLinkOptions } from './ws-link.js';
 
-/** The link a WebSocket and its socket feed: shared listeners, no closures per connection. */
-const LINK = Symbol('midge.deflate-link');
-type Linked<T> = T & { [LINK]: DeflateWsLink };
-
-function onSocketDrain(this: Linked<Socket>): void {
-  this[LINK].socketDrained();
-}
-
+/** Listeners shared by every WebSocket (see LINK), not closures per connection. */
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as Linked<WebSocket>)[LINK].received(data, isBinary);
+  (this as Linked<WebSocket, DeflateWsLink>)[LINK].received(data, isBinary);
 }
 
 function onWsClose(this: WebSocket): void {
-  (this as Linked<WebSocket>)[LINK].wsClosed();
+  (this as Linked<WebSocket, DeflateWsLink>)[LINK].wsClosed();
 }
 
 export class DeflateWsLink extends BufferedLink {
@@ -34,12 +27,12 @@ export class DeflateWsLink extends BufferedLink {
   ) {
     super(info);
     ws.pause();
-    (ws as Linked<WebSocket>)[LINK] = this;
-    (socket as Linked<Socket>)[LINK] = this;
+    (ws as Linked<WebSocket, DeflateWsLink>)[LINK] = this;
+    (socket as Linked<Socket, DeflateWsLink>)[LINK] = this;
     ws.on('message', onMessage);
     ws.on('close', onWsClose);
     ws.on('error', ignore); // 'close' follows
-    socket.on('drain', onSocketDrain);
+    socket.on('drain', onTransportDrain);
   }
 
   received(data: Buffer, isBinary: boolean): void {
@@ -53,10 +46,6 @@ export class DeflateWsLink extends BufferedLink {
 
   wsClosed(): void {
     this.closedByTransport();
-  }
-
-  socketDrained(): void {
-    this.drained();
   }
 
   protected start(): void {

@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import type { LinkInfo } from '../core/link.js';
-import { BufferedLink, ignore, writeGathered } from './buffered-link.js';
+import { BufferedLink, ignore, LINK, type Linked, onTransportDrain, writeGathered } from './buffered-link.js';
 import { FrameReader, type FrameSink } from './ws-frames.js';
 
 export interface WsLinkOptions {
@@ -135,10 +135,7 @@ function transmitFrames(
   socket.uncork();
 }
 
-/** The link a socket (or a WebSocket) feeds: shared listeners, no closures per connection. */
-const LINK = Symbol('midge.link');
-type Linked<T, L> = T & { [LINK]: L };
-
+/** Listeners shared by every socket (see LINK), not closures per connection. */
 function onSocketData(this: Linked<Socket, WsLink>, chunk: Buffer): void {
   this[LINK].received(chunk);
 }
@@ -149,10 +146,6 @@ function onSocketEnd(this: Linked<Socket, WsLink>): void {
 
 function onSocketClose(this: Linked<Socket, WsLink>): void {
   this[LINK].socketClosed();
-}
-
-function onSocketDrain(this: Linked<Socket, WsLink>): void {
-  this[LINK].socketDrained();
 }
 
 function destroySocket(socket: Socket): void {
@@ -214,7 +207,7 @@ export class WsLink extends BufferedLink implements FrameSink {
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
-    socket.on('drain', onSocketDrain);
+    socket.on('drain', onTransportDrain);
     // 'close' follows an error; the upgrade attached this already, once is enough.
     socket.removeListener('error', ignore);
     socket.on('error', ignore);
@@ -292,10 +285,6 @@ export class WsLink extends BufferedLink implements FrameSink {
     this.input = undefined;
     this.queue = undefined;
     this.closedByTransport();
-  }
-
-  socketDrained(): void {
-    this.drained();
   }
 
   /** Writes our close frame; from then on the socket is only read for the peer's answer, for 2 s. */
