@@ -14,18 +14,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LinkHandler } from '../../src/core/link.js';
 import { WsLink } from '../../src/transport/ws-link.js';
 import { withTimeout } from '../helpers/mqtt.js';
+import { clientFrame } from '../helpers/ws-frame.js';
 
 /** A masked client frame. */
 function frame(payload: Buffer | string, opcode = 2, fin = true): Buffer {
-  const data = Buffer.from(payload);
-  let header: Buffer;
-  if (data.length < 126) {
-    header = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | data.length]);
-  } else {
-    header = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, data.length >>> 8, data.length & 0xff]);
-  }
-  const mask = randomBytes(4);
-  return Buffer.concat([header, mask, Buffer.from(data.map((b, i) => b ^ mask[i & 3]!))]);
+  return clientFrame(payload, { opcode, fin });
 }
 
 function closeFrame(code: number): Buffer {
